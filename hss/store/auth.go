@@ -1,0 +1,391 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"gorm.io/gorm"
+)
+
+// The authentication path: every registration (Cx MAR) and attach (S6a AIR) reads a
+// subscriber's authentication data, so it is one prepared query through database/sql rather
+// than the five gorm queries (and their reflection) that load a whole Subscriber.
+
+// AuthInfo is what an authentication request needs of a subscriber (TS 29.228 6.3, TS 29.272
+// 5.2.3.1). It may be shared with the store's cache: read it, do not modify it.
+type AuthInfo struct {
+	IMSI    string
+	Enabled bool
+	Auth    Auth
+	// IMPU is the public identity AuthByIMPI was asked for, nil when the private identity has
+	// no such identity (or none was asked for).
+	IMPU *IMPU
+}
+
+const authColumns = `s.imsi, s.enabled, a.k, a.op, a.opc, a.amf, a.sqn, a.algorithm, a.password`
+
+const (
+	// One row per public identity of the IMPI, in order (one row with NULLs when it has none),
+	// each with the subscription's own columns.
+	authByIMPIQuery = `SELECT ` + authColumns + `, i.ifc_set, i.capability_set, i.ccf_primary, i.ccf_secondary,
+		i.ecf_primary, i.ecf_secondary, i.scscf_name,
+		u.uri, u.barred, u.irs_id, u.is_default, u.reg_state, u.scscf_name
+		FROM ims_subscriptions i
+		JOIN subscribers s ON s.imsi = i.imsi
+		JOIN auth_data a ON a.imsi = i.imsi
+		LEFT JOIN impus u ON u.impi = i.impi
+		WHERE i.impi = ?
+		ORDER BY u.ord`
+	authByIMSIQuery = `SELECT ` + authColumns + `
+		FROM subscribers s JOIN auth_data a ON a.imsi = s.imsi
+		WHERE s.imsi = ?`
+)
+
+// reserveSQNQuery advances the SQN by n and returns the row as stored, in one statement
+// (SQLite 3.35 and PostgreSQL have RETURNING, MySQL has not). The mask is MaxSQN: SQN wraps
+// at 48 bits.
+var reserveSQNQuery = `UPDATE auth_data SET sqn = (sqn + ?) & ` + strconv.FormatUint(MaxSQN, 10) + `
+	WHERE imsi = ? RETURNING k, op, opc, amf, sqn, algorithm, password`
+
+// authStmts are the authentication queries prepared on the read pool, and the SQN
+// reservation prepared on the writer (nil on MySQL).
+type authStmts struct {
+	byIMPI, byIMSI, reserveSQN *sql.Stmt
+}
+
+func prepareAuth(read, write *gorm.DB, dialect string) (authStmts, error) {
+	var st authStmts
+	readDB, err := read.DB()
+	if err != nil {
+		return st, err
+	}
+	writeDB, err := write.DB()
+	if err != nil {
+		return st, err
+	}
+	prepare := func(db *sql.DB, query string) *sql.Stmt {
+		if err != nil {
+			return nil
+		}
+		var stmt *sql.Stmt
+		stmt, err = db.Prepare(rebind(dialect, query))
+		return stmt
+	}
+	st.byIMPI = prepare(readDB, authByIMPIQuery)
+	st.byIMSI = prepare(readDB, authByIMSIQuery)
+	if dialect != DriverMySQL {
+		st.reserveSQN = prepare(writeDB, reserveSQNQuery)
+	}
+	if err != nil {
+		st.close()
+		return authStmts{}, fmt.Errorf("prepare authentication queries: %w", err)
+	}
+	return st, nil
+}
+
+func (st authStmts) close() {
+	for _, s := range []*sql.Stmt{st.byIMPI, st.byIMSI, st.reserveSQN} {
+		if s != nil {
+			s.Close()
+		}
+	}
+}
+
+// reserveSQN is ReserveSQN in one statement; the cache learns the stored SQN.
+func (s *DB) reserveSQN(ctx context.Context, imsi string, n uint64) (Auth, error) {
+	var row authRow
+	err := s.auth.reserveSQN.QueryRowContext(ctx, int64(n), imsi).
+		Scan(&row.K, &row.OP, &row.OPc, &row.AMF, &row.SQN, &row.Algorithm, &row.Password)
+	if err != nil {
+		s.cache.forgetIMSI(imsi)
+		if errors.Is(err, sql.ErrNoRows) {
+			return Auth{}, fmt.Errorf("authentication data of %s: %w", imsi, ErrNotFound)
+		}
+		return Auth{}, fmt.Errorf("reserve SQN of %s: %w", imsi, err)
+	}
+	s.cache.setSQN(imsi, uint64(row.SQN))
+	out := row.auth()
+	out.SQN = (uint64(row.SQN) - n + 1) & MaxSQN
+	return out, nil
+}
+
+// rebind numbers the placeholders for PostgreSQL ($1, $2...); SQLite and MySQL take '?'.
+func rebind(dialect, query string) string {
+	if dialect != DriverPostgres {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// authRowScan is one row of the authentication queries.
+type authRowScan struct {
+	info AuthInfo
+	row  authRow
+}
+
+func (r *authRowScan) dest() []any {
+	return []any{&r.info.IMSI, &r.info.Enabled, &r.row.K, &r.row.OP, &r.row.OPc, &r.row.AMF, &r.row.SQN,
+		&r.row.Algorithm, &r.row.Password}
+}
+
+// AuthByIMPI implements Store. On SQLite the answer comes from the cache when it can.
+func (s *DB) AuthByIMPI(ctx context.Context, impi, impu string) (*AuthInfo, error) {
+	e, err := s.byIMPI(ctx, impi)
+	if err != nil {
+		return nil, err
+	}
+	info := e.info
+	if u := findIMPU(e.ims.IMPUs, impu); u != nil {
+		own := *u // the entry is shared
+		info.IMPU = &own
+	}
+	return &info, nil
+}
+
+// IMSByIMPI implements Store, from the same query and cache as AuthByIMPI.
+func (s *DB) IMSByIMPI(ctx context.Context, impi string) (*IMS, error) {
+	e, err := s.byIMPI(ctx, impi)
+	if err != nil {
+		return nil, err
+	}
+	ims := e.ims
+	ims.IMPUs = slices.Clone(e.ims.IMPUs)
+	return &ims, nil
+}
+
+func findIMPU(impus []IMPU, uri string) *IMPU {
+	for i := range impus {
+		if impus[i].URI == uri {
+			return &impus[i]
+		}
+	}
+	return nil
+}
+
+// byIMPI is the cached entry of impi, read and cached when there is none.
+func (s *DB) byIMPI(ctx context.Context, impi string) (*authEntry, error) {
+	e, gen := s.cache.get(impi)
+	if e != nil {
+		return e, nil
+	}
+	e, err := s.queryByIMPI(ctx, impi)
+	if err != nil {
+		return nil, err
+	}
+	s.cache.put(impi, e, gen)
+	return e, nil
+}
+
+func (s *DB) queryByIMPI(ctx context.Context, impi string) (*authEntry, error) {
+	if s.dialect == DriverSQLite {
+		// The go-sqlite driver starts a goroutine per query to watch a cancellable context;
+		// this query takes microseconds and is not worth it.
+		ctx = context.WithoutCancel(ctx)
+	}
+	rows, err := s.auth.byIMPI.QueryContext(ctx, impi)
+	if err != nil {
+		return nil, authErr(err, "IMPI "+impi)
+	}
+	defer rows.Close()
+	var (
+		e                     *authEntry
+		r                     authRowScan
+		ims                   imsRow
+		uri, irs, state, name sql.NullString
+		barred, isDefault     sql.NullBool
+	)
+	for rows.Next() {
+		err := rows.Scan(append(r.dest(), &ims.IFCSet, &ims.CapabilitySet, &ims.CCFPrimary, &ims.CCFSecondary,
+			&ims.ECFPrimary, &ims.ECFSecondary, &ims.SCSCFName,
+			&uri, &barred, &irs, &isDefault, &state, &name)...)
+		if err != nil {
+			return nil, authErr(err, "IMPI "+impi)
+		}
+		if e == nil {
+			r.info.Auth = r.row.auth()
+			ims.IMPI = impi
+			e = &authEntry{info: r.info, ims: *ims.ims()}
+		}
+		if uri.Valid {
+			e.ims.IMPUs = append(e.ims.IMPUs, IMPU{URI: uri.String, Barred: barred.Bool, IRS: irs.String,
+				Default: isDefault.Bool, State: RegistrationState(state.String), SCSCFName: name.String})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, authErr(err, "IMPI "+impi)
+	}
+	if e == nil {
+		return nil, authErr(sql.ErrNoRows, "IMPI "+impi)
+	}
+	return e, nil
+}
+
+// AuthByIMSI implements Store.
+func (s *DB) AuthByIMSI(ctx context.Context, imsi string) (*AuthInfo, error) {
+	var r authRowScan
+	if err := s.auth.byIMSI.QueryRowContext(ctx, imsi).Scan(r.dest()...); err != nil {
+		return nil, authErr(err, "IMSI "+imsi)
+	}
+	r.info.Auth = r.row.auth()
+	return &r.info, nil
+}
+
+func authErr(err error, what string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%s: %w", what, ErrNotFound)
+	}
+	return fmt.Errorf("authentication data of %s: %w", what, err)
+}
+
+// authEntry is what AuthByIMPI and IMSByIMPI read of one private identity: its subscriber's
+// authentication data and its IMS subscription with every public identity. It is never
+// changed once cached (readers use it without the lock): a change replaces it.
+type authEntry struct {
+	info AuthInfo
+	ims  IMS
+}
+
+// maxCachedIMPIs bounds the cache: past it, an entry is dropped for each one added.
+const maxCachedIMPIs = 100_000
+
+// readCache keeps what the Diameter hot paths read, so that a MAR or a re-registration SAR
+// costs no query: the entries of AuthByIMPI/IMSByIMPI and the iFC sets. It is used on SQLite
+// only: the database file belongs to this process, so every write goes through this DB and
+// forgets what it changes. PostgreSQL and MySQL may be shared by several HSS processes, and a
+// cache there would serve what another one changed; they have none (nil).
+//
+// Each write forgets after it commits, and gen counts those, so that a read which started
+// before a write and ends after it does not put back what it read: put refuses an entry read
+// before the latest forget.
+type readCache struct {
+	mu      sync.Mutex
+	gen     uint64
+	byIMPI  map[string]*authEntry
+	impiOf  map[string]string // IMSI -> IMPI of the cached entries
+	ifcSets map[string]*IFCSet
+}
+
+func newReadCache() *readCache {
+	return &readCache{byIMPI: map[string]*authEntry{}, impiOf: map[string]string{}, ifcSets: map[string]*IFCSet{}}
+}
+
+// get returns the entry of impi, or nil and the generation a read must be tagged with.
+func (c *readCache) get(impi string) (*authEntry, uint64) {
+	if c == nil {
+		return nil, 0
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.byIMPI[impi], c.gen
+}
+
+func (c *readCache) put(impi string, e *authEntry, gen uint64) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen != c.gen {
+		return
+	}
+	if len(c.byIMPI) >= maxCachedIMPIs {
+		for k, old := range c.byIMPI {
+			delete(c.byIMPI, k)
+			delete(c.impiOf, old.info.IMSI)
+			break
+		}
+	}
+	c.byIMPI[impi] = e
+	c.impiOf[e.info.IMSI] = impi
+}
+
+// setSQN records sqn as the stored SQN of subscriber imsi.
+func (c *readCache) setSQN(imsi string, sqn uint64) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	if impi, ok := c.impiOf[imsi]; ok {
+		e := *c.byIMPI[impi]
+		e.info.Auth.SQN = sqn
+		c.byIMPI[impi] = &e
+	}
+}
+
+// forgetIMSI drops the entry of the subscriber imsi.
+func (c *readCache) forgetIMSI(imsi string) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	if impi, ok := c.impiOf[imsi]; ok {
+		delete(c.byIMPI, impi)
+		delete(c.impiOf, imsi)
+	}
+}
+
+// forgetIMPI drops the entry of the private identity impi.
+func (c *readCache) forgetIMPI(impi string) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	if e, ok := c.byIMPI[impi]; ok {
+		delete(c.byIMPI, impi)
+		delete(c.impiOf, e.info.IMSI)
+	}
+}
+
+// ifcSet returns the cached iFC set name, or nil and the generation to tag a read with.
+func (c *readCache) ifcSet(name string) (*IFCSet, uint64) {
+	if c == nil {
+		return nil, 0
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ifcSets[name], c.gen
+}
+
+func (c *readCache) putIFCSet(set *IFCSet, gen uint64) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen == c.gen {
+		c.ifcSets[set.Name] = set
+	}
+}
+
+// forgetIFCSet drops the iFC set name.
+func (c *readCache) forgetIFCSet(name string) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	delete(c.ifcSets, name)
+}

@@ -1,0 +1,106 @@
+// Package pcscf is the Proxy-CSCF (TS 24.229 5.2), the first SIP hop of a UE: it forwards
+// REGISTER to the I-CSCF, keeps the registrations it saw succeed, and follows their state at
+// the S-CSCF through the reg event.
+//
+// The chain, in order: register (REGISTER from a UE), regEvent (NOTIFY for our reg-event
+// subscriptions), then every other request is forwarded with Record-Route.
+package pcscf
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"time"
+
+	gosip "github.com/emiago/sipgo/sip"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/imscore/imscore/pkg/admin"
+	"github.com/imscore/imscore/pkg/logging"
+	"github.com/imscore/imscore/pkg/metrics"
+	imssip "github.com/imscore/imscore/pkg/sip"
+)
+
+// Name is the node's name in logs, metrics and its Diameter Origin-Host.
+const Name = "pcscf"
+
+// Node is a running P-CSCF. Its bindings are kept in memory and saved under data_dir when it
+// stops.
+type Node struct {
+	cfg      Config
+	log      *slog.Logger
+	reg      *prometheus.Registry
+	admin    *admin.Server
+	sip      *imssip.Proxy
+	icscf    gosip.Uri
+	bindings *bindings
+	subs     *subscriptions
+}
+
+// New validates cfg and builds the node; its log lines carry node=pcscf.
+func New(cfg Config, log *slog.Logger) (*Node, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("pcscf config: %w", err)
+	}
+	log = log.With(logging.KeyNode, Name)
+	reg := metrics.NewRegistry()
+	icscf, _ := imssip.ParseURI(cfg.ICSCF) // checked by Validate
+	n := &Node{cfg: cfg, log: log, reg: reg, admin: admin.New(cfg.Admin.Listen, reg, log), icscf: icscf,
+		bindings: newBindings(), subs: &subscriptions{m: map[string]string{}}}
+	chain := imssip.Chain(imssip.ForwardHandler(imssip.Forward{RecordRoute: true}),
+		n.register,
+		n.regEvent,
+	)
+	if err := n.bindings.load(n.bindingsPath()); err != nil {
+		return nil, err
+	}
+	p, err := imssip.New(imssip.Config{Listen: cfg.SIP.Listen, Aliases: []string{Name + "." + cfg.SIP.Domain}, UserAgent: Name, Metrics: reg}, chain, log)
+	if err != nil {
+		return nil, fmt.Errorf("pcscf: %w", err)
+	}
+	n.sip = p
+	return n, nil
+}
+
+// Admin is the node's admin server (/healthz, /metrics); tests call its Listen before Run to
+// learn a port-0 address.
+func (n *Node) Admin() *admin.Server { return n.admin }
+
+// SIP is the node's SIP proxy; tests call its Listen before Run to learn a port-0 address.
+func (n *Node) SIP() *imssip.Proxy { return n.sip }
+
+// Bindings returns the registrations the P-CSCF holds now, by AOR.
+func (n *Node) Bindings() []Binding { return n.bindings.list(time.Now()) }
+
+func (n *Node) bindingsPath() string { return filepath.Join(n.cfg.DataDir, bindingsFile) }
+
+// Run serves SIP and the admin server until ctx is done, then saves the bindings. The
+// bindings restored at start get their reg-event subscriptions again (TS 24.229 5.2.3), the
+// old dialogs being gone with the old process.
+func (n *Node) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-n.sip.Ready():
+			for _, b := range n.Bindings() {
+				go n.subscribe(b)
+			}
+		case <-ctx.Done():
+		}
+	}()
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, run := range []func(context.Context) error{n.sip.Run, n.admin.Run} {
+		wg.Go(func() {
+			if errs[i] = run(ctx); errs[i] != nil {
+				cancel()
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(append(errs, n.bindings.save(n.bindingsPath(), time.Now()))...)
+}

@@ -1,0 +1,397 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	gosip "github.com/emiago/sipgo/sip"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/imscore/imscore/pkg/logging"
+)
+
+// DefaultTimerC is Timer C (RFC 3261 16.8: more than 3 minutes).
+const DefaultTimerC = 3*time.Minute + 30*time.Second
+
+// Config of a Proxy.
+type Config struct {
+	// Listen is host:port for UDP and TCP alike; port 0 picks a free port shared by both.
+	Listen string
+	// Aliases are other host or host:port names of this proxy, recognised in Route and
+	// Request-URI (an FQDN such as pcscf.ims.example.org).
+	Aliases []string
+	// TimerC bounds how long an INVITE branch may go without a response; 0 is DefaultTimerC.
+	TimerC time.Duration
+	// UserAgent is the sipgo user-agent name, written in the requests the proxy originates.
+	UserAgent string
+	// Metrics, when set, gets the ims_sip_* counters (the node's registry).
+	Metrics prometheus.Registerer
+}
+
+// Proxy is a transaction-stateful SIP proxy listening on UDP and TCP.
+type Proxy struct {
+	cfg     Config
+	log     *slog.Logger
+	handler Handler
+	metrics *metrics
+	ua      *sipgo.UserAgent
+	srv     *sipgo.Server
+	client  *sipgo.Client
+
+	ready chan struct{} // closed once Run serves
+
+	mu   sync.Mutex
+	udp  net.PacketConn
+	tcp  net.Listener
+	host string
+	port int
+}
+
+// New builds a proxy whose requests go through h. It does not listen yet.
+func New(cfg Config, h Handler, log *slog.Logger) (*Proxy, error) {
+	if _, _, err := net.SplitHostPort(cfg.Listen); err != nil {
+		return nil, fmt.Errorf("sip: listen %q: %w", cfg.Listen, err)
+	}
+	if cfg.TimerC <= 0 {
+		cfg.TimerC = DefaultTimerC
+	}
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = "imscore"
+	}
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent),
+		sipgo.WithUserAgentTransactionLayerOptions(gosip.WithTransactionLayerLogger(log),
+			// Responses no transaction matches are retransmitted 2xx or late answers of
+			// cancelled branches: nothing to do with them (RFC 3261 16.7 step 1 forwards
+			// only 2xx to INVITE statelessly, which we do not keep dialogs for).
+			gosip.WithTransactionLayerUnhandledResponseHandler(func(res *gosip.Response) {
+				log.Debug("sip: response without transaction", "status", res.StatusCode)
+			})),
+		sipgo.WithUserAgentTransportLayerOptions(gosip.WithTransportLayerLogger(log)))
+	if err != nil {
+		return nil, fmt.Errorf("sip: %w", err)
+	}
+	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(log))
+	if err != nil {
+		return nil, fmt.Errorf("sip: %w", err)
+	}
+	client, err := sipgo.NewClient(ua, sipgo.WithClientLogger(log))
+	if err != nil {
+		return nil, fmt.Errorf("sip: %w", err)
+	}
+	p := &Proxy{cfg: cfg, log: log, handler: h, ua: ua, srv: srv, client: client,
+		metrics: newMetrics(cfg.Metrics), ready: make(chan struct{})}
+	srv.OnNoRoute(p.serve)
+	return p, nil
+}
+
+// Listen binds the UDP socket and the TCP listener on one port. Run calls it when it has not
+// been called; tests call it first to learn a port-0 address.
+func (p *Proxy) Listen() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.udp != nil {
+		return nil
+	}
+	host, port, _ := net.SplitHostPort(p.cfg.Listen)
+	// With port 0 the UDP port the kernel picks may be taken on TCP: try a few.
+	for range 20 {
+		udp, err := net.ListenPacket("udp", net.JoinHostPort(host, port))
+		if err != nil {
+			return fmt.Errorf("sip: listen udp: %w", err)
+		}
+		_, got, _ := net.SplitHostPort(udp.LocalAddr().String())
+		tcp, err := net.Listen("tcp", net.JoinHostPort(host, got))
+		if err != nil {
+			udp.Close()
+			if port == "0" {
+				continue
+			}
+			return fmt.Errorf("sip: listen tcp: %w", err)
+		}
+		p.udp, p.tcp = udp, tcp
+		p.host = advertised(host)
+		p.port, _ = strconv.Atoi(got)
+		return nil
+	}
+	return fmt.Errorf("sip: no port free on both udp and tcp at %s", host)
+}
+
+// advertised is the address written in our Via, Record-Route and Path for a listen host: the
+// host itself, or for a wildcard listen (0.0.0.0, ::, empty) the first non-loopback IPv4
+// address of the machine (a container's own address), else 127.0.0.1.
+func advertised(host string) string {
+	if host != "" && host != "0.0.0.0" && host != "::" {
+		return host
+	}
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if ipn, ok := a.(*net.IPNet); ok && !ipn.IP.IsLoopback() && ipn.IP.To4() != nil {
+			return ipn.IP.String()
+		}
+	}
+	return "127.0.0.1"
+}
+
+// Addr is the host:port the proxy listens on and writes in Via, Record-Route and Path.
+func (p *Proxy) Addr() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return net.JoinHostPort(p.host, strconv.Itoa(p.port))
+}
+
+// URI is a SIP URI of this proxy with user (may be empty) and ;lr, for Path, Record-Route and
+// Service-Route entries (RFC 3327 4, RFC 3261 16.6 step 4).
+func (p *Proxy) URI(user string) gosip.Uri {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return gosip.Uri{Scheme: "sip", User: user, Host: p.host, Port: p.port,
+		UriParams: gosip.HeaderParams{{K: "lr", V: ""}}}
+}
+
+// Run serves until ctx is done, then closes the listeners and the transactions.
+func (p *Proxy) Run(ctx context.Context) error {
+	if err := p.Listen(); err != nil {
+		return err
+	}
+	errs := make(chan error, 2)
+	go func() { errs <- p.srv.ServeUDP(p.udp) }()
+	go func() { errs <- p.srv.ServeTCP(p.tcp) }()
+	// Requests leave from the UDP listening socket (prepare), which sipgo knows once ServeUDP
+	// has registered it.
+	for range 200 {
+		if c, _ := p.ua.TransportLayer().GetConnection("udp", p.udp.LocalAddr().String()); c != nil {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	close(p.ready)
+	p.log.Info("sip: listening", "addr", p.Addr())
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errs:
+		err = fmt.Errorf("sip: serve: %w", err)
+	}
+	p.udp.Close()
+	p.tcp.Close()
+	p.ua.Close()
+	return err
+}
+
+// Ready is closed once Run serves: requests sent before may fail.
+func (p *Proxy) Ready() <-chan struct{} { return p.ready }
+
+// isSelf reports whether u names this proxy: its listen host or an alias, on its port (an alias
+// without a port matches any port).
+func (p *Proxy) isSelf(u gosip.Uri) bool {
+	p.mu.Lock()
+	host, port := p.host, p.port
+	p.mu.Unlock()
+	uport := u.Port
+	if uport == 0 {
+		uport = 5060
+	}
+	if strings.EqualFold(u.Host, host) && uport == port {
+		return true
+	}
+	for _, a := range p.cfg.Aliases {
+		ah, ap, err := net.SplitHostPort(a)
+		if err != nil {
+			if strings.EqualFold(a, u.Host) {
+				return true
+			}
+			continue
+		}
+		if strings.EqualFold(ah, u.Host) && ap == strconv.Itoa(uport) {
+			return true
+		}
+	}
+	return false
+}
+
+// serve runs for every new server transaction: the checks of RFC 3261 16.3 and 16.4, then the
+// chain.
+func (p *Proxy) serve(req *gosip.Request, tx gosip.ServerTransaction) {
+	setReceived(req)
+	if req.IsAck() {
+		p.forwardACK(req)
+		return
+	}
+	p.metrics.requests.WithLabelValues(string(req.Method)).Inc()
+	r := newRequest(p, req, tx)
+	if code, reason := p.validate(r); code != 0 {
+		r.Log.Debug("sip: request refused", "status", code, "reason", reason)
+		r.Reply(code, reason)
+		return
+	}
+	if req.IsCancel() {
+		// RFC 3261 16.10: a CANCEL that matches no transaction gets 481; sipgo has already
+		// answered those that match.
+		r.Reply(gosip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+		return
+	}
+	p.handler(r)
+	if !r.Answered() {
+		r.Log.Error("sip: handler returned without a final response")
+		r.Reply(gosip.StatusInternalServerError, "No Response From Handler")
+	}
+}
+
+// setReceived adds received (RFC 3261 18.2.1) and rport (RFC 3581 4) to the top Via from the
+// packet's source, so that responses find their way back through NATs.
+func setReceived(req *gosip.Request) {
+	via := req.Via()
+	src := req.MessageData.Source()
+	if via == nil || src == "" {
+		return
+	}
+	host, port, err := net.SplitHostPort(src)
+	if err != nil {
+		return
+	}
+	if v, ok := via.Params.Get("rport"); ok && v == "" {
+		via.Params.Add("rport", port)
+		via.Params.Add("received", host)
+		return
+	}
+	if via.Host != host {
+		via.Params.Add("received", host)
+	}
+}
+
+// validate is RFC 3261 16.3 and the Route pre-processing of 16.4. It returns the status to
+// answer with, or 0 to go on.
+func (p *Proxy) validate(r *Request) (int, string) {
+	req := r.Request
+	for _, h := range []struct {
+		name    string
+		present bool
+	}{{"From", req.From() != nil}, {"To", req.To() != nil}, {"Call-ID", req.CallID() != nil}} {
+		if !h.present {
+			return gosip.StatusBadRequest, "Missing " + h.name
+		}
+	}
+	if cseq := req.CSeq(); cseq.MethodName != req.Method && !req.IsAck() {
+		return gosip.StatusBadRequest, "CSeq Method Mismatch"
+	}
+	if req.Recipient.Host == "" && req.Recipient.Scheme != "tel" && req.Recipient.Scheme != "urn" {
+		return gosip.StatusBadRequest, "Bad Request-URI"
+	}
+	if mf := req.MaxForwards(); mf != nil && mf.Val() == 0 {
+		return gosip.StatusTooManyHops, "Too Many Hops"
+	}
+	p.preRoute(req)
+	r.loopHash = loopHash(req)
+	if p.looped(req, r.loopHash) {
+		return gosip.StatusLoopDetected, "Loop Detected"
+	}
+	return 0, ""
+}
+
+// preRoute is RFC 3261 16.4: a Request-URI naming us came from a strict router, so the real
+// one is the last Route entry; a top Route naming us is removed.
+func (p *Proxy) preRoute(req *gosip.Request) {
+	if p.isSelf(req.Recipient) {
+		routes := req.GetHeaders("Route")
+		if len(routes) > 0 {
+			if last, ok := routes[len(routes)-1].(*gosip.RouteHeader); ok {
+				req.Recipient = last.Address
+				removeHeader(req, last)
+			}
+		}
+	}
+	for {
+		top := req.Route()
+		if top == nil || !p.isSelf(top.Address) {
+			return
+		}
+		req.RemoveHeader("Route")
+	}
+}
+
+// removeHeader removes the header h (by identity) from req.
+func removeHeader(req *gosip.Request, h gosip.Header) {
+	hs := req.GetHeaders(h.Name())
+	kept := make([]gosip.Header, 0, len(hs))
+	for _, x := range hs {
+		if x != h {
+			kept = append(kept, x)
+		}
+	}
+	for range hs {
+		req.RemoveHeader(h.Name())
+	}
+	for _, x := range kept {
+		req.AppendHeader(x)
+	}
+}
+
+// Request sends req, a request this node originates (SUBSCRIBE, NOTIFY, third-party REGISTER),
+// to its Route or Request-URI and returns the final response. req must carry From, To,
+// Call-ID and CSeq; Via, Max-Forwards and Content-Length are added.
+func (p *Proxy) Request(ctx context.Context, req *gosip.Request) (*gosip.Response, error) {
+	if req.MaxForwards() == nil {
+		mf := gosip.MaxForwardsHeader(70)
+		req.AppendHeader(&mf)
+	}
+	if req.Body() == nil {
+		req.SetBody(nil)
+	}
+	dst := nextHop(req, nil)
+	p.prepare(req, dst, branchPrefix+randomToken())
+	tx, err := p.client.TransactionRequest(ctx, req, noBuild)
+	if err != nil {
+		return nil, fmt.Errorf("sip %s: %w", req.Method, err)
+	}
+	defer tx.Terminate()
+	for {
+		select {
+		case res := <-tx.Responses():
+			if res.StatusCode >= 200 {
+				return res, nil
+			}
+		case <-tx.Done():
+			if err := tx.Err(); err != nil {
+				return nil, fmt.Errorf("sip %s: %w", req.Method, err)
+			}
+			return nil, fmt.Errorf("sip %s: %w", req.Method, errors.New("transaction ended without a final response"))
+		case <-ctx.Done():
+			return nil, fmt.Errorf("sip %s: %w", req.Method, ctx.Err())
+		}
+	}
+}
+
+// noBuild tells sipgo the request is complete: the proxy has written every header itself.
+func noBuild(*sipgo.Client, *gosip.Request) error { return nil }
+
+// forwardACK passes an ACK for a 2xx end to end (RFC 3261 16.6, 13.2.2.4): it is a request of
+// its own without a transaction, so it is forwarded statelessly along its Route.
+func (p *Proxy) forwardACK(req *gosip.Request) {
+	log := p.log.With(logging.KeyMethod, "ACK")
+	if h := req.CallID(); h != nil {
+		log = log.With(logging.KeyCallID, h.Value())
+	}
+	if mf := req.MaxForwards(); mf != nil && mf.Val() == 0 {
+		return
+	}
+	p.preRoute(req)
+	if req.Route() == nil && p.isSelf(req.Recipient) {
+		log.Debug("sip: ACK for us absorbed")
+		return
+	}
+	fwd := req.Clone()
+	decMaxForwards(fwd)
+	dst := nextHop(fwd, nil)
+	p.prepare(fwd, dst, branchPrefix+randomToken())
+	if err := p.client.WriteRequest(fwd, noBuild); err != nil {
+		log.Warn("sip: ACK not forwarded", logging.KeyErr, err)
+	}
+}

@@ -1,0 +1,51 @@
+package scscf
+
+import (
+	"github.com/imscore/imscore/pkg/config"
+	"github.com/imscore/imscore/scscf/registrar"
+)
+
+// Config is the S-CSCF's configuration.
+type Config struct {
+	Admin    config.Admin    `yaml:"admin"`
+	Log      config.Log      `yaml:"log"`
+	SIP      config.SIP      `yaml:"sip"`
+	Diameter config.Diameter `yaml:"diameter"`
+	DataDir  string          `yaml:"data_dir"`
+	// Registrar holds the registration policy and the name this S-CSCF gives itself; its
+	// Diameter peer is the DRA by default, or the HSS when diameter.peers names it.
+	Registrar registrar.Config `yaml:"registrar"`
+}
+
+// Defaults sets the single-host defaults (CONTRACT.md): SIP on 127.0.0.1:6060, a Diameter client of the
+// DRA at 127.0.0.1:3869 for Cx, admin on 127.0.0.1:9061, data under ./data.
+func (c *Config) Defaults() {
+	*c = Config{Admin: config.Admin{Listen: config.SCSCFAdminAddr}, DataDir: config.DefaultDataDir}
+	c.Log.Defaults()
+	c.SIP.Defaults(config.SCSCFSIPAddr)
+	c.Diameter.Defaults(Name)
+	c.Diameter.Peers = []config.Peer{config.DRAPeer(config.AppCx)}
+	c.Registrar.Defaults()
+}
+
+// Validate reports every problem in the configuration at once.
+func (c Config) Validate() error {
+	var p config.Problems
+	p.Check("admin", c.Admin)
+	p.Check("log", c.Log)
+	p.Check("sip", c.SIP)
+	p.Check("diameter", c.Diameter)
+	reg := c.Registrar
+	reg.Domain = c.SIP.Domain
+	p.Check("registrar", reg)
+	if len(c.Diameter.Peers) == 0 {
+		p.Addf("diameter.peers", "needs the DRA or the HSS for Cx")
+	}
+	if c.DataDir == "" {
+		p.Addf("data_dir", "is empty")
+	}
+	return p.Err()
+}
+
+// Logging returns the log section, for the command-line runner.
+func (c *Config) Logging() config.Log { return c.Log }

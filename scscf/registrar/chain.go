@@ -1,0 +1,41 @@
+package registrar
+
+import (
+	"context"
+	"strings"
+
+	"github.com/emiago/sipgo/sip"
+
+	sipx "github.com/imscore/imscore/pkg/sip"
+)
+
+// Middleware is the registrar's link in the S-CSCF's handler chain (pkg/sip): it answers
+// REGISTER and reg event SUBSCRIBE, and passes every other request to next.
+func (r *Registrar) Middleware(next sipx.Handler) sipx.Handler {
+	return func(req *sipx.Request) {
+		switch {
+		case req.Method == sip.REGISTER:
+			ctx, cancel := context.WithTimeout(req.Context(), requestTimeout)
+			defer cancel()
+			req.Respond(r.HandleRegister(ctx, req.Request))
+		case req.Method == sip.SUBSCRIBE && isRegEvent(req.Request):
+			ctx, cancel := context.WithTimeout(req.Context(), requestTimeout)
+			defer cancel()
+			res, after := r.HandleSubscribe(ctx, req.Request)
+			req.Respond(res)
+			after()
+		default:
+			next(req)
+		}
+	}
+}
+
+// isRegEvent reports whether the request's Event is the reg package (RFC 3680 3.1).
+func isRegEvent(req *sip.Request) bool {
+	ev := req.GetHeader("Event")
+	if ev == nil {
+		return false
+	}
+	name, _, _ := strings.Cut(ev.Value(), ";")
+	return strings.EqualFold(strings.TrimSpace(name), eventReg)
+}

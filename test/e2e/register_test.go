@@ -1,0 +1,363 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/imscore/imscore/pkg/testutil"
+)
+
+// The subscribers of the SIPp scenarios in test/sipp.
+const (
+	homeDomain = "ims.mnc001.mcc001.3gppnetwork.org"
+	akaIMSI    = "001010000000001"
+	akaIMPU    = "sip:" + akaIMSI + "@" + homeDomain
+	akaK       = "8baf473f2f8fd09487cccbd7097c6862" // no 0x00 or 0x5b byte: SIPp mishandles them
+	akaOP      = "e734f8734007d6c5ce7a0508809e7e9c"
+	md5IMSI    = "001010000000002"
+	apiToken   = "e2e-token"
+)
+
+// process is one node binary running with a config written to its own directory.
+type process struct {
+	t      *testing.T
+	name   string
+	bin    string
+	dir    string
+	cmd    *exec.Cmd
+	stderr *syncBuffer
+	exited chan error
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startProcess writes config to dir/<name>.yaml and starts the binary in dir (its ./data).
+func startProcess(t *testing.T, binDir, name, dir, config string) *process {
+	t.Helper()
+	path := filepath.Join(dir, name+".yaml")
+	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := &process{t: t, name: name, bin: filepath.Join(binDir, name), dir: dir}
+	p.start()
+	t.Cleanup(p.stop)
+	return p
+}
+
+func (p *process) start() {
+	p.t.Helper()
+	p.stderr = &syncBuffer{}
+	p.cmd = exec.Command(p.bin, "-config", filepath.Join(p.dir, p.name+".yaml"))
+	p.cmd.Dir = p.dir
+	p.cmd.Stderr = p.stderr
+	p.cmd.Stdout = io.Discard
+	if err := p.cmd.Start(); err != nil {
+		p.t.Fatal(err)
+	}
+	p.exited = make(chan error, 1)
+	go func() { p.exited <- p.cmd.Wait() }()
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (p *process) stop() {
+	if p.cmd == nil || p.cmd.ProcessState != nil {
+		return
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-p.exited:
+		if err != nil {
+			p.t.Errorf("%s exit after SIGTERM: %v\n%s", p.name, err, p.stderr.String())
+		}
+	case <-time.After(15 * time.Second):
+		p.cmd.Process.Kill()
+		<-p.exited
+		p.t.Errorf("%s: no exit 15 s after SIGTERM", p.name)
+	}
+	if os.Getenv("IMS_TEST_LOG") == "1" {
+		p.t.Logf("%s log:\n%s", p.name, p.stderr.String())
+	}
+}
+
+// freePort returns a port free on 127.0.0.1 for both UDP and TCP.
+func freePort(t *testing.T) int {
+	t.Helper()
+	for range 50 {
+		u, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := u.LocalAddr().(*net.UDPAddr).Port
+		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		u.Close()
+		if err == nil {
+			l.Close()
+			return port
+		}
+	}
+	t.Fatal("no free port")
+	return 0
+}
+
+// waitFor polls cond until it holds or 15 s pass.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func httpBody(method, url, token, body string) (int, string, error) {
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		return 0, "", err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), nil
+}
+
+// sipp runs one scenario of test/sipp from localPort to target and returns nil when SIPp
+// reports success, else its error log.
+func sipp(t *testing.T, scenario string, localPort int, target string) error {
+	t.Helper()
+	sf, err := filepath.Abs(filepath.Join("..", "sipp", scenario))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cmd := exec.Command(testutil.NeedTool(t, "sipp"), "-sf", sf, "-m", "1", "-t", "u1", "-i", "127.0.0.1",
+		"-p", strconv.Itoa(localPort), "-timeout", "20s", "-timeout_error", "-trace_err", "-nostdin", target)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		return nil
+	}
+	logs, _ := filepath.Glob(filepath.Join(dir, "*_errors.log"))
+	var b strings.Builder
+	for _, l := range logs {
+		data, _ := os.ReadFile(l)
+		b.Write(data)
+	}
+	if b.Len() == 0 {
+		b.Write(out)
+	}
+	return fmt.Errorf("sipp %s: %v\n%s", scenario, err, b.String())
+}
+
+// sippAKA runs an AKA scenario that must succeed, again when it fails: SIPp computes a wrong
+// response when RES holds a 0x00 byte (about 3% of vectors).
+func sippAKA(t *testing.T, scenario string, localPort int, target string) {
+	t.Helper()
+	var err error
+	for range 3 {
+		if err = sipp(t, scenario, localPort, target); err == nil {
+			return
+		}
+		t.Logf("retrying %s: %v", scenario, err)
+	}
+	t.Fatal(err)
+}
+
+type registrationView struct {
+	IMPU     string   `json:"impu"`
+	Implicit []string `json:"implicit"`
+	Contacts []struct {
+		URI string `json:"uri"`
+	} `json:"contacts"`
+}
+
+// registration reads the S-CSCF's admin API; ok is false when impu is not registered.
+func registration(t *testing.T, admin, impu string) (registrationView, bool) {
+	t.Helper()
+	code, body, err := httpBody("GET", "http://"+admin+"/api/v1/registrations?impu="+url.QueryEscape(impu), "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v registrationView
+	switch code {
+	case http.StatusOK:
+		if err := json.Unmarshal([]byte(body), &v); err != nil {
+			t.Fatal(err)
+		}
+		return v, true
+	case http.StatusNotFound:
+		return v, false
+	}
+	t.Fatalf("GET registration: %d %s", code, body)
+	return v, false
+}
+
+func subscriberJSON(imsi, msisdn, auth string) string {
+	return fmt.Sprintf(`{"imsi":%q,"msisdn":%q,"auth":%s,"ims":{"impi":"%s@%s","impus":["sip:%s@%s","tel:+%s"]}}`,
+		imsi, msisdn, auth, imsi, homeDomain, imsi, homeDomain, msisdn)
+}
+
+// TestRegistration registers with SIPp through the real HSS and S-CSCF binaries: AKA and MD5
+// digest, re-registration, a restart of the S-CSCF that keeps the registration,
+// de-registration, an unknown user and a wrong password; tshark must decode the SIP and Diameter
+// flow without a malformed packet or expert warning.
+//
+// The S-CSCF talks to the HSS directly (its diameter.peers name the HSS) and SIPp to the
+// S-CSCF: the DRA, I-CSCF and P-CSCF are left out until they relay.
+func TestRegistration(t *testing.T) {
+	testutil.NeedTool(t, "sipp")
+	binDir := build(t, binaries())
+	var (
+		hssAdmin   = "127.0.0.1:" + strconv.Itoa(freePort(t))
+		hssDiam    = freePort(t)
+		scscfAdmin = "127.0.0.1:" + strconv.Itoa(freePort(t))
+		scscfSIP   = freePort(t)
+		uePort     = freePort(t)
+	)
+	capture := testutil.StartCapture(t, "lo", fmt.Sprintf("port %d or port %d or port %d", hssDiam, scscfSIP, uePort))
+
+	hssDir, scscfDir := t.TempDir(), t.TempDir()
+	startProcess(t, binDir, "hss", hssDir, fmt.Sprintf(`admin: {listen: %q}
+log: {level: debug}
+diameter:
+  listen: [{network: tcp, addr: "127.0.0.1:%d"}]
+api_token: %s
+`, hssAdmin, hssDiam, apiToken))
+	// The S-CSCF starts once the HSS serves, so that its first CER meets no refused connection
+	// (a TCP reset in the capture).
+	waitFor(t, "the HSS", func() bool {
+		c, err := net.DialTimeout("tcp", hssAdmin, time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+	scscfCfg := fmt.Sprintf(`admin: {listen: %q}
+log: {level: debug}
+sip: {listen: "127.0.0.1:%d"}
+diameter:
+  peers:
+    - {host: hss.%s, realm: %s, network: tcp, addr: "127.0.0.1:%d", apps: [cx]}
+registrar: {server_name: "sip:127.0.0.1:%d"}
+`, scscfAdmin, scscfSIP, homeDomain, homeDomain, hssDiam, scscfSIP)
+	scscf := startProcess(t, binDir, "scscf", scscfDir, scscfCfg)
+	connected := func() bool {
+		_, body, err := httpBody("GET", "http://"+scscfAdmin+"/healthz", "", "")
+		return err == nil && strings.Contains(body, "OKAY")
+	}
+	waitFor(t, "the S-CSCF's Diameter connection to the HSS", connected)
+
+	api := "http://" + hssAdmin + "/api/v1/subscribers"
+	akaAuth := fmt.Sprintf(`{"k":%q,"op":%q,"amf":"b9b9","sqn":0}`, akaK, akaOP)
+	for _, body := range []string{
+		subscriberJSON(akaIMSI, "15550001", akaAuth),
+		subscriberJSON(md5IMSI, "15550002", `{"algorithm":"digest","password":"imscore-digest"}`),
+	} {
+		if code, out, err := httpBody("POST", api, apiToken, body); err != nil || code != http.StatusCreated {
+			t.Fatalf("provision: %d %s %v", code, out, err)
+		}
+	}
+	target := "127.0.0.1:" + strconv.Itoa(scscfSIP)
+
+	t.Run("AKA register and re-register", func(t *testing.T) {
+		sippAKA(t, "register_aka.xml", uePort, target)
+		reg, ok := registration(t, scscfAdmin, "tel:+15550001")
+		if !ok || reg.IMPU != akaIMPU || len(reg.Contacts) != 1 || !strings.Contains(reg.Contacts[0].URI, strconv.Itoa(uePort)) {
+			t.Fatalf("registration %+v (%t)", reg, ok)
+		}
+	})
+	t.Run("restart keeps the registration", func(t *testing.T) {
+		scscf.stop()
+		scscf.start()
+		waitFor(t, "the restarted S-CSCF", connected)
+		if reg, ok := registration(t, scscfAdmin, akaIMPU); !ok || len(reg.Contacts) != 1 {
+			t.Fatalf("after restart: %+v (%t)", reg, ok)
+		}
+	})
+	t.Run("AKA de-register", func(t *testing.T) {
+		sippAKA(t, "deregister_aka.xml", uePort, target)
+		if reg, ok := registration(t, scscfAdmin, akaIMPU); ok {
+			t.Fatalf("still registered: %+v", reg)
+		}
+	})
+	t.Run("MD5 digest register", func(t *testing.T) {
+		if err := sipp(t, "register_md5.xml", freePort(t), target); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := registration(t, scscfAdmin, "sip:"+md5IMSI+"@"+homeDomain); !ok {
+			t.Fatal("digest subscriber not registered")
+		}
+	})
+	t.Run("unknown user gets 403", func(t *testing.T) {
+		if err := sipp(t, "register_unknown.xml", freePort(t), target); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("wrong password gets a new challenge then 403", func(t *testing.T) {
+		changed := subscriberJSON(md5IMSI, "15550002", `{"algorithm":"digest","password":"changed-by-the-operator"}`)
+		if code, out, err := httpBody("PUT", api+"/"+md5IMSI, apiToken, changed); err != nil || code != http.StatusOK {
+			t.Fatalf("change password: %d %s %v", code, out, err)
+		}
+		if err := sipp(t, "register_md5_reject.xml", freePort(t), target); err != nil {
+			t.Fatal(err)
+		}
+		// The earlier registration stays; the refused REGISTER added no binding.
+		if reg, ok := registration(t, scscfAdmin, "sip:"+md5IMSI+"@"+homeDomain); !ok || len(reg.Contacts) != 1 {
+			t.Fatalf("after refused registration: %+v (%t)", reg, ok)
+		}
+	})
+
+	pcap := capture.Stop()
+	d := testutil.Dissector{DecodeAs: []string{
+		fmt.Sprintf("udp.port==%d,sip", scscfSIP),
+		fmt.Sprintf("tcp.port==%d,diameter", hssDiam),
+	}}
+	d.AssertClean(t, pcap)
+	for _, want := range []string{"cmd.code == 303", "cmd.code == 301"} {
+		if rows := d.Decode(t, pcap, "diameter."+want, "frame.number"); len(rows) == 0 {
+			t.Errorf("no Diameter %s in the capture", want)
+		}
+	}
+	if rows := d.Decode(t, pcap, `sip.Status-Code == 200 && sip.Service-Route`, "frame.number"); len(rows) == 0 {
+		t.Error("no 200 OK with Service-Route in the capture")
+	}
+}
