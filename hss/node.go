@@ -17,8 +17,6 @@ import (
 	"github.com/imscore/imscore/hss/store"
 	"github.com/imscore/imscore/pkg/admin"
 	pcx "github.com/imscore/imscore/pkg/diameter/cx"
-	"github.com/imscore/imscore/pkg/diameter/dict"
-	"github.com/imscore/imscore/pkg/diameter/msg"
 	"github.com/imscore/imscore/pkg/diameter/peer"
 	"github.com/imscore/imscore/pkg/logging"
 	"github.com/imscore/imscore/pkg/metrics"
@@ -77,24 +75,8 @@ func New(cfg Config, log *slog.Logger) (*Node, error) {
 // peerConfig is the Diameter identity and endpoints of the HSS: a server for Cx and S6a that
 // accepts any peer (CSCFs, MMEs and the DRA connect to it).
 func peerConfig(cfg Config) peer.Config {
-	d := cfg.Diameter
-	pc := peer.Config{
-		Identity: msg.Identity{Host: d.OriginHost, Realm: d.OriginRealm},
-		Apps: []peer.App{
-			{ID: dict.AppCx, Vendor: dict.Vendor3GPP},
-			{ID: dict.AppS6a, Vendor: dict.Vendor3GPP},
-		},
-		AcceptUnknownPeers: true,
-		Watchdog:           d.Watchdog.D(),
-		RequestTimeout:     d.RequestTimeout.D(),
-	}
-	for _, e := range d.Listen {
-		pc.Listen = append(pc.Listen, peer.Endpoint{Network: e.Net(), Addr: e.Addr})
-	}
-	for _, p := range d.Peers {
-		pc.Peers = append(pc.Peers, peer.PeerConfig{Host: p.Host, Realm: p.Realm,
-			Endpoint: peer.Endpoint{Network: p.Net(), Addr: p.Addr}})
-	}
+	pc := peer.FromConfig(cfg.Diameter, peer.AppCx, peer.AppS6a)
+	pc.AcceptUnknownPeers = true
 	return pc
 }
 
