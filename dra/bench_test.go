@@ -93,7 +93,7 @@ func benchPaths(b *testing.B, client *peer.Node) {
 func listeningClient(b testing.TB) *peer.Node {
 	n, err := peer.New(peer.Config{
 		Identity:           msg.Identity{Host: clientHost, Realm: testRealm},
-		Apps:               []peer.App{cxApp},
+		Apps:               []peer.App{peer.AppCx},
 		Listen:             []peer.Endpoint{{Network: transport.TCP, Addr: "127.0.0.1:0"}},
 		AcceptUnknownPeers: true,
 		Watchdog:           config.DefaultWatchdog,

@@ -31,20 +31,20 @@ const (
 
 // relayLab is a client -> DRA -> two servers set-up; a third configured server never answers.
 type relayLab struct {
-	network string
 	dra     *Node
 	client  *peer.Node
 	servers map[string]*server
 }
 
-// startRelayLab starts the lab; listen gives the address of a host (hss1, hss2, draHost) that
-// must not be 127.0.0.1:0.
-func startRelayLab(t testing.TB, network string, listen map[string]string) *relayLab {
+// startRelayLab starts the lab with the client on the transport front and the servers on back
+// (the DRA listens on front and dials the servers over back); listen gives the address of a
+// host (hss1, hss2, draHost) that must not be 127.0.0.1:0.
+func startRelayLab(t testing.TB, front, back string, listen map[string]string) *relayLab {
 	t.Helper()
-	lab := &relayLab{network: network, servers: map[string]*server{}}
+	lab := &relayLab{servers: map[string]*server{}}
 	var peers []config.Peer
 	for _, host := range []string{hss1, hss2} {
-		s := startServer(t, host, network, func(s *server) {
+		s := startServer(t, host, back, func(s *server) {
 			if host == hss1 {
 				s.busy = "busy"
 			}
@@ -54,17 +54,18 @@ func startRelayLab(t testing.TB, network string, listen map[string]string) *rela
 		})
 		lab.servers[host] = s
 		peers = append(peers, config.Peer{Host: host, Realm: testRealm,
-			Endpoint: config.Endpoint{Network: network, Addr: s.addr(t, network)}})
+			Endpoint: config.Endpoint{Network: back, Addr: s.addr(t, back)}})
 	}
-	peers = append(peers, config.Peer{Host: hss3, Realm: testRealm, Endpoint: config.Endpoint{Network: network, Addr: deadAddr(t)}})
+	peers = append(peers, config.Peer{Host: hss3, Realm: testRealm, Endpoint: config.Endpoint{Network: back, Addr: deadAddr(t)}})
 	routes := []Route{
 		{Realm: testRealm, Apps: []string{config.AppCx}, Peers: []RoutePeer{{Host: hss1}, {Host: hss2}}},
 		{Realm: testRealm, Apps: []string{"4242"}, Peers: []RoutePeer{{Host: hss2}}},
 		{Realm: "one.example.org", Peers: []RoutePeer{{Host: hss1}}},
 		{Realm: "prio.example.org", Peers: []RoutePeer{{Host: hss1, Priority: 2}, {Host: hss2, Priority: 1}}},
 		{Realm: "down.example.org", Peers: []RoutePeer{{Host: hss3}}},
+		{Realm: "sticky.example.org", Peers: []RoutePeer{{Host: hss1}, {Host: hss2}}, Sticky: true},
 	}
-	cfg := draConfig(network, peers, routes)
+	cfg := draConfig(front, peers, routes)
 	if addr := listen[draHost]; addr != "" {
 		cfg.Diameter.Listen[0].Addr = addr
 	}
@@ -72,7 +73,7 @@ func startRelayLab(t testing.TB, network string, listen map[string]string) *rela
 	for _, host := range []string{hss1, hss2} {
 		waitState(t, lab.dra.diam, host, "OKAY")
 	}
-	lab.client = startClient(t, network, draHost, listenAddr(t, lab.dra.diam, network))
+	lab.client = startClient(t, front, draHost, listenAddr(t, lab.dra.diam, front))
 	return lab
 }
 
@@ -91,12 +92,16 @@ func deadAddr(t testing.TB) string {
 // byte for byte, the DRA's own errors (3002 no deliverable peer, 3003 unknown realm, 3005 loop)
 // and the retry of a 3004 answer on the other peer of the group with the T flag.
 func TestRelay(t *testing.T) {
-	for _, network := range []string{transport.TCP, transport.SCTP} {
-		t.Run(network, func(t *testing.T) {
-			if network == transport.SCTP {
+	for _, tc := range []struct{ name, front, back string }{
+		{"tcp", transport.TCP, transport.TCP},
+		{"sctp", transport.SCTP, transport.SCTP},
+		{"mixed", transport.TCP, transport.SCTP}, // client over TCP, servers over SCTP
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.front == transport.SCTP || tc.back == transport.SCTP {
 				testutil.NeedSCTP(t)
 			}
-			runRelay(t, startRelayLab(t, network, nil))
+			runRelay(t, startRelayLab(t, tc.front, tc.back, nil))
 		})
 	}
 }
@@ -143,6 +148,23 @@ func runRelay(t *testing.T, lab *relayLab) {
 	t.Run("Destination-Host of a connected peer", func(t *testing.T) {
 		if by := servedBy(t, testRealm, hss1, "alice", 10); by[hss1] != 10 {
 			t.Errorf("served %v, want all by %s", by, hss1)
+		}
+	})
+	t.Run("sticky Session-Id", func(t *testing.T) {
+		for range 3 { // each session stays on the peer that took its first request
+			m := uar(t, "sticky.example.org", "", "alice")
+			first := ""
+			for i := range 10 {
+				m.Header.EndToEndID = 0 // a new transaction of the same session
+				rc, by := answered(t, request(t, m))
+				if rc != msg.ResultSuccess || (i > 0 && by != first) {
+					t.Fatalf("request %d: Result-Code %d from %s, want 2001 from %s", i, rc, by, first)
+				}
+				first = by
+			}
+		}
+		if n := lab.dra.sticky.len(); n != 3 {
+			t.Errorf("%d sessions bound, want 3", n)
 		}
 	})
 	t.Run("unknown application relayed untouched", func(t *testing.T) { opaqueUntouched(t, lab) })
@@ -231,7 +253,7 @@ func checkAdmin(t *testing.T, lab *relayLab) {
 	}
 	var routes struct{ Routes []RouteView }
 	get("/api/v1/routes", &routes)
-	if len(routes.Routes) != 5 || routes.Routes[4].Realm != "down.example.org" || routes.Routes[4].Peers[0].State != "DOWN" ||
+	if len(routes.Routes) != 6 || routes.Routes[4].Realm != "down.example.org" || routes.Routes[4].Peers[0].State != "DOWN" ||
 		routes.Routes[0].Peers[0].State != "OKAY" {
 		t.Errorf("routes: %+v", routes.Routes)
 	}

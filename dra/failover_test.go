@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/imscore/imscore/pkg/config"
+	"github.com/imscore/imscore/pkg/diameter/dict"
 	"github.com/imscore/imscore/pkg/diameter/msg"
 	"github.com/imscore/imscore/pkg/diameter/peer"
 	"github.com/imscore/imscore/pkg/diameter/transport"
@@ -97,11 +98,63 @@ func TestFailover(t *testing.T) {
 	t.Logf("%d answered; DOWN noticed in %s; %v retried on %s", ok, noticed.Sub(killed), retried, hss2)
 }
 
+// TestSilentPeer freezes one of two servers (nothing passes any more, the connection stays
+// open) under load: the DRA's watchdog must take it out of routing within 2×Tw plus the jitter
+// (RFC 3539 3.4.1: a DWR after Tw without traffic, SUSPECT after another Tw without answer), and
+// from then on every request is answered by the other server.
+func TestSilentPeer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits up to 2×Tw (16s)")
+	}
+	var servers [2]*server
+	var proxies [2]*proxy
+	var peers []config.Peer
+	for i, host := range []string{hss1, hss2} {
+		servers[i] = startServer(t, host, transport.TCP, nil)
+		proxies[i] = newProxy(t, servers[i].addr(t, transport.TCP))
+		peers = append(peers, config.Peer{Host: host, Realm: testRealm,
+			Endpoint: config.Endpoint{Network: transport.TCP, Addr: proxies[i].ln.Addr().String()}})
+	}
+	cfg := draConfig(transport.TCP, peers, []Route{{Realm: testRealm, Peers: []RoutePeer{{Host: hss1}, {Host: hss2}}}})
+	cfg.Diameter.RequestTimeout = config.Duration(time.Second)
+	dra := startDRA(t, cfg)
+	for _, p := range peers {
+		waitState(t, dra.diam, p.Host, "OKAY")
+	}
+	client := startClient(t, transport.TCP, draHost, listenAddr(t, dra.diam, transport.TCP))
+
+	frozen := time.Now()
+	proxies[0].frozen.Store(true)
+	// Tw is 6s: a DWR within Tw+2s of the last answer, SUSPECT Tw+2s later at the latest.
+	limit := 2 * (config.MinWatchdog + 2*time.Second)
+	var noticed time.Time
+	for noticed.IsZero() {
+		if time.Since(frozen) > limit {
+			t.Fatalf("hss1 still OKAY %s after it went silent: %+v", limit, dra.diam.Peers())
+		}
+		if !dra.diam.Usable(hss1, dict.AppCx) {
+			noticed = time.Now()
+		}
+		// Load keeps the link busy in one direction only: what the watchdog must see through.
+		_, _ = client.Request(context.Background(), uar(t, testRealm, "", "alice"))
+	}
+	for i := range 20 {
+		ans, err := client.Request(context.Background(), uar(t, testRealm, "", "alice"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rc, by := answered(t, ans); rc != msg.ResultSuccess || by != hss2 {
+			t.Fatalf("request %d after the failover: Result-Code %d from %s", i, rc, by)
+		}
+	}
+	t.Logf("silent peer out of routing after %s (limit %s)", noticed.Sub(frozen), limit)
+}
+
 // TestAnswerAfterReconnect relays a slow request, drops the connection it came on and connects
 // again as the same peer: the answer must come back on the new connection with the request's
 // Hop-by-Hop and End-to-End Identifiers.
 func TestAnswerAfterReconnect(t *testing.T) {
-	lab := startRelayLab(t, transport.TCP, nil)
+	lab := startRelayLab(t, transport.TCP, transport.TCP, nil)
 	addr := listenAddr(t, lab.dra.diam, transport.TCP)
 	const rawHost = "raw.ims.example.org"
 

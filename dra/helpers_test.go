@@ -37,7 +37,6 @@ const (
 )
 
 var (
-	cxApp     = peer.App{ID: dict.AppCx, Vendor: dict.Vendor3GPP}
 	opaque    = peer.App{ID: opaqueApp}
 	minTw     = config.Duration(config.MinWatchdog)
 	reqTimout = config.Duration(5 * time.Second)
@@ -73,7 +72,7 @@ func startServer(t testing.TB, host, network string, configure func(*server)) *s
 	}
 	n, err := peer.New(peer.Config{
 		Identity:           msg.Identity{Host: host, Realm: testRealm},
-		Apps:               []peer.App{cxApp, opaque},
+		Apps:               []peer.App{peer.AppCx, opaque},
 		Listen:             []peer.Endpoint{{Network: network, Addr: s.listen}},
 		AcceptUnknownPeers: true,
 		Watchdog:           config.MinWatchdog,
@@ -181,7 +180,7 @@ func startClient(t testing.TB, network, peerHost, addr string) *peer.Node {
 	t.Helper()
 	n, err := peer.New(peer.Config{
 		Identity:       msg.Identity{Host: clientHost, Realm: testRealm},
-		Apps:           []peer.App{cxApp, opaque},
+		Apps:           []peer.App{peer.AppCx, opaque},
 		Peers:          []peer.PeerConfig{{Host: peerHost, Realm: testRealm, Endpoint: peer.Endpoint{Network: network, Addr: addr}}},
 		Watchdog:       config.MinWatchdog,
 		RequestTimeout: 5 * time.Second,
@@ -282,10 +281,12 @@ func counter(t testing.TB, n *Node, name string, labels map[string]string) float
 	return sum
 }
 
-// proxy is a TCP relay in front of a server whose kill closes every connection at once: a crash.
+// proxy is a TCP relay in front of a server. kill closes every connection at once (a crash);
+// frozen swallows everything in both directions (a peer gone silent: only the watchdog can tell).
 type proxy struct {
 	ln     net.Listener
 	target string
+	frozen atomic.Bool
 	mu     sync.Mutex
 	conns  []net.Conn
 }
@@ -315,8 +316,25 @@ func (p *proxy) serve() {
 		p.mu.Lock()
 		p.conns = append(p.conns, in, out)
 		p.mu.Unlock()
-		go func() { io.Copy(out, in); out.Close() }()
-		go func() { io.Copy(in, out); in.Close() }()
+		go p.pipe(out, in)
+		go p.pipe(in, out)
+	}
+}
+
+func (p *proxy) pipe(dst, src net.Conn) {
+	defer dst.Close()
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := src.Read(buf)
+		if err != nil {
+			return
+		}
+		if p.frozen.Load() {
+			continue
+		}
+		if _, err := dst.Write(buf[:n]); err != nil {
+			return
+		}
 	}
 }
 

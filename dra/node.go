@@ -15,7 +15,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/imscore/imscore/pkg/admin"
-	"github.com/imscore/imscore/pkg/diameter/msg"
 	"github.com/imscore/imscore/pkg/diameter/peer"
 	"github.com/imscore/imscore/pkg/logging"
 	"github.com/imscore/imscore/pkg/metrics"
@@ -71,21 +70,8 @@ func New(cfg Config, log *slog.Logger) (*Node, error) {
 // peerConfig makes the DRA a relay (RFC 6733 2.4: Application-Id 0xffffffff in CER/CEA) that
 // listens for any client and dials the configured peers.
 func peerConfig(cfg Config) peer.Config {
-	d := cfg.Diameter
-	pc := peer.Config{
-		Identity:           msg.Identity{Host: d.OriginHost, Realm: d.OriginRealm},
-		Apps:               []peer.App{{ID: peer.Relay}},
-		AcceptUnknownPeers: cfg.AcceptUnknownPeers,
-		Watchdog:           d.Watchdog.D(),
-		RequestTimeout:     d.RequestTimeout.D(),
-	}
-	for _, e := range d.Listen {
-		pc.Listen = append(pc.Listen, peer.Endpoint{Network: e.Net(), Addr: e.Addr})
-	}
-	for _, p := range d.Peers {
-		pc.Peers = append(pc.Peers, peer.PeerConfig{Host: p.Host, Realm: p.Realm,
-			Endpoint: peer.Endpoint{Network: p.Net(), Addr: p.Addr}})
-	}
+	pc := peer.FromConfig(cfg.Diameter, peer.App{ID: peer.Relay})
+	pc.AcceptUnknownPeers = cfg.AcceptUnknownPeers
 	return pc
 }
 

@@ -23,7 +23,7 @@ func TestWireshark(t *testing.T) {
 		decode = append(decode, "tcp.port=="+port(host)+",diameter")
 	}
 	capture := testutil.StartCapture(t, "lo", strings.Join(bpf, " or "))
-	lab := startRelayLab(t, transport.TCP, addrs)
+	lab := startRelayLab(t, transport.TCP, transport.TCP, addrs)
 	runRelay(t, lab)
 	pcap := capture.Stop()
 

@@ -1,9 +1,9 @@
 // Package icscf is the Interrogating-CSCF (TS 24.229 5.3): it asks the HSS over Cx which
 // S-CSCF serves a user and forwards the request there.
 //
-// The chain, in order: register (REGISTER: UAR, S-CSCF selection, forward), then requests that
-// still carry a Route are forwarded along it; the location query (LIR) for other requests is
-// not implemented yet and they get 404.
+// The chain, in order: register (REGISTER: UAR, S-CSCF selection, forward), terminating
+// (initial requests without a Route: LIR, forward to the S-CSCF), then requests that still
+// carry a Route are forwarded along it and the rest get 404.
 package icscf
 
 import (
@@ -17,8 +17,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/imscore/imscore/pkg/admin"
-	"github.com/imscore/imscore/pkg/diameter/dict"
-	"github.com/imscore/imscore/pkg/diameter/msg"
 	"github.com/imscore/imscore/pkg/diameter/peer"
 	"github.com/imscore/imscore/pkg/logging"
 	"github.com/imscore/imscore/pkg/metrics"
@@ -50,7 +48,7 @@ func New(cfg Config, log *slog.Logger) (*Node, error) {
 		return nil, fmt.Errorf("icscf: %w", err)
 	}
 	n := &Node{cfg: cfg, log: log, reg: reg, admin: admin.New(cfg.Admin.Listen, reg, log), diam: d}
-	chain := imssip.Chain(n.routed, n.register)
+	chain := imssip.Chain(n.routed, n.register, n.terminating)
 	n.sip, err = imssip.New(imssip.Config{Listen: cfg.SIP.Listen, Aliases: []string{Name + "." + cfg.SIP.Domain}, UserAgent: Name, Metrics: reg}, chain, log)
 	if err != nil {
 		return nil, fmt.Errorf("icscf: %w", err)
@@ -59,8 +57,8 @@ func New(cfg Config, log *slog.Logger) (*Node, error) {
 	return n, nil
 }
 
-// routed forwards a request that has a Route left after ours was removed; the others need a
-// location query the I-CSCF does not make yet.
+// routed forwards a request that has a Route left after ours was removed; terminating has
+// located the others, so what is left (in a dialog, no Route) is not ours to route.
 func (n *Node) routed(r *imssip.Request) {
 	if r.Route() == nil {
 		r.Reply(gosip.StatusNotFound, "Not Found")
@@ -70,23 +68,7 @@ func (n *Node) routed(r *imssip.Request) {
 }
 
 // peerConfig is the I-CSCF as a Cx client of its configured peers (the DRA by default).
-func peerConfig(cfg Config) peer.Config {
-	d := cfg.Diameter
-	pc := peer.Config{
-		Identity:       msg.Identity{Host: d.OriginHost, Realm: d.OriginRealm},
-		Apps:           []peer.App{{ID: dict.AppCx, Vendor: dict.Vendor3GPP}},
-		Watchdog:       d.Watchdog.D(),
-		RequestTimeout: d.RequestTimeout.D(),
-	}
-	for _, e := range d.Listen {
-		pc.Listen = append(pc.Listen, peer.Endpoint{Network: e.Net(), Addr: e.Addr})
-	}
-	for _, p := range d.Peers {
-		pc.Peers = append(pc.Peers, peer.PeerConfig{Host: p.Host, Realm: p.Realm,
-			Endpoint: peer.Endpoint{Network: p.Net(), Addr: p.Addr}})
-	}
-	return pc
-}
+func peerConfig(cfg Config) peer.Config { return peer.FromConfig(cfg.Diameter, peer.AppCx) }
 
 // Admin is the node's admin server (/healthz, /metrics); tests call its Listen before Run to
 // learn a port-0 address.

@@ -170,9 +170,11 @@ func (n *Node) selectSCSCF(uaa *cx.UAA) ([]gosip.Uri, error) {
 		}
 		return []gosip.Uri{u}, nil
 	}
+	// Our HSS leaves Server-Capabilities out when the subscriber has no capability set (an
+	// empty grouped AVP is legal, but Wireshark flags it): no requirement, any S-CSCF will do.
 	caps := uaa.ServerCapabilities
 	if caps == nil {
-		return nil, fmt.Errorf("%w: UAA without Server-Name or Server-Capabilities", errNoSCSCF)
+		caps = &cx.ServerCapabilities{}
 	}
 	type candidate struct {
 		s         SCSCF

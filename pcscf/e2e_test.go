@@ -204,11 +204,7 @@ func TestRegistrationEndToEnd(t *testing.T) {
 	if len(bs) != 1 || bs[0].AOR != e2eIMPU || len(bs[0].ServiceRoute) == 0 {
 		t.Fatalf("P-CSCF bindings %+v", bs)
 	}
-	waitFor(t, "the P-CSCF's reg-event subscription", func() bool {
-		p.subs.mu.Lock()
-		defer p.subs.mu.Unlock()
-		return len(p.subs.m) == 1
-	})
+	waitFor(t, "the P-CSCF's reg-event subscription", func() bool { return p.subs.count() == 1 })
 
 	// 3. De-registration: Expires 0 -> 200, and the P-CSCF drops the binding.
 	res = siptest.Do(t, ue, e2eRegister(p, 3, "0", akaAnswer(t, chs[0], 2)))
@@ -227,11 +223,7 @@ func TestRegistrationEndToEnd(t *testing.T) {
 	if res = siptest.Do(t, ue, e2eRegister(p, 5, "600", akaAnswer(t, chs[0], 1))); res.StatusCode != 200 {
 		t.Fatalf("re-REGISTER with RES: %d %s", res.StatusCode, res.Reason)
 	}
-	waitFor(t, "the binding and its subscription", func() bool {
-		p.subs.mu.Lock()
-		defer p.subs.mu.Unlock()
-		return len(p.Bindings()) == 1 && len(p.subs.m) >= 1
-	})
+	waitFor(t, "the binding and its subscription", func() bool { return len(p.Bindings()) == 1 && p.subs.count() >= 1 })
 	if code := post(t, "http://"+api.String()+"/api/v1/subscribers/"+e2eIMSI+"/deregister", nil); code/100 != 2 {
 		t.Fatalf("REST deregister: HTTP %d", code)
 	}

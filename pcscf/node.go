@@ -3,7 +3,9 @@
 // the S-CSCF through the reg event.
 //
 // The chain, in order: register (REGISTER from a UE), regEvent (NOTIFY for our reg-event
-// subscriptions), then every other request is forwarded with Record-Route.
+// subscriptions), sessions (initial requests: originating from a registered UE along its
+// Service-Route, terminating to the UE's flow), then every other request is forwarded with
+// Record-Route.
 package pcscf
 
 import (
@@ -53,6 +55,7 @@ func New(cfg Config, log *slog.Logger) (*Node, error) {
 	chain := imssip.Chain(imssip.ForwardHandler(imssip.Forward{RecordRoute: true}),
 		n.register,
 		n.regEvent,
+		n.sessions,
 	)
 	if err := n.bindings.load(n.bindingsPath()); err != nil {
 		return nil, err
@@ -62,6 +65,9 @@ func New(cfg Config, log *slog.Logger) (*Node, error) {
 		return nil, fmt.Errorf("pcscf: %w", err)
 	}
 	n.sip = p
+	n.admin.AddCheck("registrations", func() (bool, any) {
+		return true, map[string]int{"bindings": len(n.Bindings()), "reg_event_subscriptions": n.subs.count()}
+	})
 	return n, nil
 }
 

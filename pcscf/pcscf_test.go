@@ -2,6 +2,8 @@ package pcscf
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -151,6 +153,11 @@ func TestRegister(t *testing.T) {
 	case sub = <-subscribed:
 	case <-time.After(5 * time.Second):
 		t.Fatal("no SUBSCRIBE")
+	}
+	rec := httptest.NewRecorder()
+	n.Admin().Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/healthz", nil))
+	if body := rec.Body.String(); !strings.Contains(body, `"bindings":1`) || !strings.Contains(body, `"reg_event_subscriptions":1`) {
+		t.Errorf("/healthz %s: want the binding and the subscription counted", body)
 	}
 	if ev := sub.GetHeader("Event"); ev == nil || ev.Value() != "reg" || sub.Recipient.String() != impu {
 		t.Errorf("SUBSCRIBE %s Event %v", sub.Recipient.String(), ev)

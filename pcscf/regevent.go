@@ -39,6 +39,12 @@ func (s *subscriptions) get(callID string) (string, bool) {
 	return aor, ok
 }
 
+func (s *subscriptions) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.m)
+}
+
 func (s *subscriptions) remove(callID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -2,6 +2,7 @@ package scscf
 
 import (
 	"github.com/imscore/imscore/pkg/config"
+	sipx "github.com/imscore/imscore/pkg/sip"
 	"github.com/imscore/imscore/scscf/registrar"
 )
 
@@ -15,6 +16,12 @@ type Config struct {
 	// Registrar holds the registration policy and the name this S-CSCF gives itself; its
 	// Diameter peer is the DRA by default, or the HSS when diameter.peers names it.
 	Registrar registrar.Config `yaml:"registrar"`
+	// ICSCF is where originating requests to the home domain (or a tel URI) go once their iFCs
+	// are applied, to find the terminating S-CSCF (TS 24.229 5.4.3.2 step 10).
+	ICSCF string `yaml:"icscf"`
+	// Breakout, when set, is where originating requests to other domains go; without it they
+	// get 404.
+	Breakout string `yaml:"breakout"`
 }
 
 // Defaults sets the single-host defaults (CONTRACT.md): SIP on 127.0.0.1:6060, a Diameter client of the
@@ -26,6 +33,7 @@ func (c *Config) Defaults() {
 	c.Diameter.Defaults(Name)
 	c.Diameter.Peers = []config.Peer{config.DRAPeer(config.AppCx)}
 	c.Registrar.Defaults()
+	c.ICSCF = "sip:" + config.ICSCFSIPAddr
 }
 
 // Validate reports every problem in the configuration at once.
@@ -40,6 +48,14 @@ func (c Config) Validate() error {
 	p.Check("registrar", reg)
 	if len(c.Diameter.Peers) == 0 {
 		p.Addf("diameter.peers", "needs the DRA or the HSS for Cx")
+	}
+	if _, err := sipx.ParseURI(c.ICSCF); err != nil {
+		p.Addf("icscf", "%v", err)
+	}
+	if c.Breakout != "" {
+		if _, err := sipx.ParseURI(c.Breakout); err != nil {
+			p.Addf("breakout", "%v", err)
+		}
 	}
 	if c.DataDir == "" {
 		p.Addf("data_dir", "is empty")

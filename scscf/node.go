@@ -16,7 +16,6 @@ import (
 	"github.com/imscore/imscore/pkg/admin"
 	"github.com/imscore/imscore/pkg/diameter/cx"
 	"github.com/imscore/imscore/pkg/diameter/dict"
-	"github.com/imscore/imscore/pkg/diameter/msg"
 	"github.com/imscore/imscore/pkg/diameter/peer"
 	"github.com/imscore/imscore/pkg/logging"
 	"github.com/imscore/imscore/pkg/metrics"
@@ -41,6 +40,10 @@ type Node struct {
 	store     *regstore.DB
 	proxy     *sipx.Proxy
 	registrar *registrar.Registrar
+	icscf     gosip.Uri
+	breakout  *gosip.Uri
+	odi       odiTokens
+	metrics   *sessionMetrics
 }
 
 // New validates cfg and builds the node; its log lines carry node=scscf. It opens the
@@ -52,7 +55,12 @@ func New(cfg Config, log *slog.Logger) (*Node, error) {
 	cfg.Registrar.Domain = cfg.SIP.Domain
 	log = log.With(logging.KeyNode, Name)
 	reg := metrics.NewRegistry()
-	n := &Node{cfg: cfg, log: log, reg: reg, admin: admin.New(cfg.Admin.Listen, reg, log)}
+	n := &Node{cfg: cfg, log: log, reg: reg, admin: admin.New(cfg.Admin.Listen, reg, log), metrics: newSessionMetrics(reg)}
+	n.icscf, _ = sipx.ParseURI(cfg.ICSCF) // checked by Validate
+	if cfg.Breakout != "" {
+		b, _ := sipx.ParseURI(cfg.Breakout)
+		n.breakout = &b
+	}
 	var err error
 	defer func() {
 		if err != nil {
@@ -66,9 +74,9 @@ func New(cfg Config, log *slog.Logger) (*Node, error) {
 		return nil, err
 	}
 	// The chain (STYLE.md: its order written in one place): the registrar answers REGISTER
-	// and reg event SUBSCRIBE; session routing is not built yet, so anything else gets 403.
-	handler := func(req *sipx.Request) { n.registrar.Middleware(notServed)(req) }
-	if n.proxy, err = sipx.New(sipx.Config{Listen: cfg.SIP.Listen, UserAgent: "imscore-scscf"}, handler, log); err != nil {
+	// and reg event SUBSCRIBE; every other request is routed by route (session.go).
+	handler := func(req *sipx.Request) { n.registrar.Middleware(n.route)(req) }
+	if n.proxy, err = sipx.New(sipx.Config{Listen: cfg.SIP.Listen, UserAgent: "imscore-scscf", Metrics: reg}, handler, log); err != nil {
 		return nil, err
 	}
 	if n.registrar, err = registrar.New(context.Background(), cfg.Registrar, n.diam, n.store, n.proxy, log, reg); err != nil {
@@ -84,24 +92,7 @@ func New(cfg Config, log *slog.Logger) (*Node, error) {
 
 // peerConfig makes the node a Diameter client for Cx of the configured peers (the DRA, or the
 // HSS directly).
-func peerConfig(cfg Config) peer.Config {
-	d := cfg.Diameter
-	pc := peer.Config{
-		Identity:       msg.Identity{Host: d.OriginHost, Realm: d.OriginRealm},
-		Apps:           []peer.App{{ID: dict.AppCx, Vendor: dict.Vendor3GPP}},
-		Watchdog:       d.Watchdog.D(),
-		RequestTimeout: d.RequestTimeout.D(),
-	}
-	for _, e := range d.Listen {
-		pc.Listen = append(pc.Listen, peer.Endpoint{Network: e.Net(), Addr: e.Addr})
-	}
-	for _, p := range d.Peers {
-		pc.Peers = append(pc.Peers, peer.PeerConfig{Host: p.Host, Realm: p.Realm,
-			Endpoint: peer.Endpoint{Network: p.Net(), Addr: p.Addr},
-			Apps:     []peer.App{{ID: dict.AppCx, Vendor: dict.Vendor3GPP}}})
-	}
-	return pc
-}
+func peerConfig(cfg Config) peer.Config { return peer.FromConfig(cfg.Diameter, peer.AppCx) }
 
 // Admin is the node's admin server (/healthz, /metrics); tests call its Listen before Run to
 // learn a port-0 address.
@@ -129,11 +120,6 @@ func (n *Node) Run(ctx context.Context) error {
 	wg.Wait()
 	n.close()
 	return errors.Join(errs...)
-}
-
-// notServed ends the chain for requests the S-CSCF does not handle yet.
-func notServed(req *sipx.Request) {
-	req.Reply(gosip.StatusForbidden, "Not Served By This S-CSCF")
 }
 
 func (n *Node) close() {

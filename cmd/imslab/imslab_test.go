@@ -110,12 +110,13 @@ func (l *lockedBuffer) String() string {
 type labRun struct {
 	cmd            *exec.Cmd
 	stdout, stderr *lockedBuffer
-	done           chan error
+	exited         chan struct{} // closed when the process has exited
+	err            error         // its exit status, once exited is closed
 }
 
 func startLab(t *testing.T, bin, dir, configPath string) *labRun {
 	t.Helper()
-	r := &labRun{stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, done: make(chan error, 1)}
+	r := &labRun{stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, exited: make(chan struct{})}
 	r.cmd = exec.Command(bin, "-config", configPath)
 	r.cmd.Dir = dir
 	r.cmd.Env = append(os.Environ(), "HSS_API_TOKEN="+testToken)
@@ -123,14 +124,13 @@ func startLab(t *testing.T, bin, dir, configPath string) *labRun {
 	if err := r.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	go func() { r.done <- r.cmd.Wait() }()
+	go func() {
+		r.err = r.cmd.Wait()
+		close(r.exited)
+	}()
 	t.Cleanup(func() {
-		select {
-		case <-r.done:
-		default:
-			r.cmd.Process.Kill()
-			<-r.done
-		}
+		r.cmd.Process.Kill()
+		<-r.exited
 	})
 	return r
 }
@@ -142,9 +142,9 @@ func (r *labRun) stop(t *testing.T) {
 		t.Fatal(err)
 	}
 	select {
-	case err := <-r.done:
-		if err != nil {
-			t.Fatalf("imslab exited with %v after Ctrl-C:\n%s", err, r.stderr.String())
+	case <-r.exited:
+		if r.err != nil {
+			t.Fatalf("imslab exited with %v after Ctrl-C:\n%s", r.err, r.stderr.String())
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatalf("imslab still running 20 s after Ctrl-C:\n%s", r.stderr.String())
@@ -181,8 +181,8 @@ func (r *labRun) waitHealthy(t *testing.T, p labPorts) {
 				break
 			}
 			select {
-			case err := <-r.done:
-				t.Fatalf("imslab exited (%v):\n%s", err, r.stderr.String())
+			case <-r.exited:
+				t.Fatalf("imslab exited (%v):\n%s", r.err, r.stderr.String())
 			default:
 			}
 			if time.Now().After(deadline) {

@@ -100,11 +100,13 @@ func (s *Server) visitedAllowed(network string) bool {
 
 // capabilities is the Server-Capabilities of the subscription's capability set (TS 29.229
 // 6.3.4); it is empty when none is named, and the I-CSCF then picks any S-CSCF.
+// Without a capability set it returns nil: the AVP is left out (an empty grouped AVP is legal
+// but Wireshark flags it) and the I-CSCF picks any S-CSCF it knows.
 func (s *Server) capabilities(ctx context.Context, ims *store.IMS) (*cx.ServerCapabilities, error) {
-	caps := &cx.ServerCapabilities{}
 	if ims.CapabilitySet == "" {
-		return caps, nil
+		return nil, nil
 	}
+	caps := &cx.ServerCapabilities{}
 	set, err := s.store.CapabilitySet(ctx, ims.CapabilitySet)
 	if err != nil {
 		return nil, fmt.Errorf("capability set %s: %w", ims.CapabilitySet, err)

@@ -37,6 +37,8 @@ type Request struct {
 	tx       gosip.ServerTransaction
 	ctx      context.Context
 	loopHash string
+	// ownRoutes are the Route entries naming this proxy that 16.4 removed (see OwnRoute).
+	ownRoutes []gosip.Uri
 
 	mu    sync.Mutex
 	final bool

@@ -42,11 +42,18 @@ type Forward struct {
 	NextHops []gosip.Uri
 	// RecordRoute adds this proxy to the route set of a dialog (RFC 3261 16.6 step 4).
 	RecordRoute bool
-	// Request, when set, edits each branch's copy of the request just before it is sent.
+	// Request, when set, edits each branch's copy of the request (its Request-URI already the
+	// target) before its next hop is chosen, so a Route it adds is followed (RFC 3327 5.3: the
+	// Path of a contact).
 	Request func(req *gosip.Request)
 	// Response, when set, sees every response before it is relayed upstream (its own Via
 	// already removed) and may edit it.
 	Response func(res *gosip.Response)
+	// Declined, when set, gets the status of the best final response when no branch
+	// succeeded (408 when none answered), before it is relayed; returning true keeps it from
+	// the client and leaves the request unanswered, for the caller to send it elsewhere (TS
+	// 24.229 5.4.3.2: default handling of an application server that does not answer).
+	Declined func(code int) bool
 }
 
 // ForwardHandler is the chain's usual last handler: forward every request with f.
@@ -121,10 +128,15 @@ func decMaxForwards(req *gosip.Request) {
 
 // loopHash is the loop-detection part of our branch (RFC 3261 16.6 step 8): a hash of the
 // fields 16.3 step 4 names, so the same request coming back is a loop and a spiral (a changed
-// Request-URI or Route) is not.
-func loopHash(req *gosip.Request) string {
+// Request-URI or Route) is not. own are the Route entries naming us that 16.4 removed: a request
+// an application server sends back with another of our entries (TS 24.229 5.4.3.2, the odi
+// token) is a spiral.
+func loopHash(req *gosip.Request, own []gosip.Uri) string {
 	s := sha256.New()
 	s.Write([]byte(req.Recipient.String()))
+	for _, u := range own {
+		s.Write([]byte("|" + u.String()))
+	}
 	if h := req.From(); h != nil {
 		v, _ := h.Params.Get("tag")
 		s.Write([]byte("|" + v))
@@ -235,6 +247,15 @@ func (r *Request) Forward(f Forward) {
 		}
 		if best == nil || (best.StatusCode != gosip.StatusRequestTimeout && best.StatusCode != gosip.StatusServiceUnavailable) {
 			break
+		}
+	}
+	if f.Declined != nil {
+		code := gosip.StatusRequestTimeout
+		if best != nil {
+			code = best.StatusCode
+		}
+		if f.Declined(code) {
+			return
 		}
 	}
 	if best == nil {
@@ -357,15 +378,15 @@ func (r *Request) startBranch(p *Proxy, target gosip.Uri, f Forward, outbound *g
 	req := r.Clone()
 	req.Recipient = target
 	decMaxForwards(req)
+	if f.Request != nil {
+		f.Request(req)
+	}
 	h := nextHop(req, outbound)
 	if h.transport == "UDP" && !explicitTransport(req, outbound) && len(req.String()) > maxUDPRequest-200 {
 		h.transport = "TCP" // RFC 3261 18.1.1
 	}
 	if f.RecordRoute {
 		p.recordRoute(req, r.Transport(), h.transport)
-	}
-	if f.Request != nil {
-		f.Request(req)
 	}
 	p.prepare(req, h, branchPrefix+r.loopHash+"."+randomToken())
 	b := &branch{req: req}

@@ -21,6 +21,7 @@ func FuzzRequestChecks(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
+	f.Cleanup(func() { p.ua.Close() })
 	p.host, p.port = "127.0.0.1", 5999
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := gosip.ParseMessage(data)
@@ -33,8 +34,7 @@ func FuzzRequestChecks(f *testing.F) {
 		}
 		req.SetSource("10.0.0.9:1234")
 		setReceived(req)
-		p.preRoute(req)
-		h := loopHash(req)
+		h := loopHash(req, p.preRoute(req))
 		p.looped(req, h)
 		nextHop(req, nil)
 		explicitTransport(req, nil)

@@ -288,8 +288,8 @@ func (p *Proxy) validate(r *Request) (int, string) {
 	if mf := req.MaxForwards(); mf != nil && mf.Val() == 0 {
 		return gosip.StatusTooManyHops, "Too Many Hops"
 	}
-	p.preRoute(req)
-	r.loopHash = loopHash(req)
+	r.ownRoutes = p.preRoute(req)
+	r.loopHash = loopHash(req, r.ownRoutes)
 	if p.looped(req, r.loopHash) {
 		return gosip.StatusLoopDetected, "Loop Detected"
 	}
@@ -297,8 +297,9 @@ func (p *Proxy) validate(r *Request) (int, string) {
 }
 
 // preRoute is RFC 3261 16.4: a Request-URI naming us came from a strict router, so the real
-// one is the last Route entry; a top Route naming us is removed.
-func (p *Proxy) preRoute(req *gosip.Request) {
+// one is the last Route entry; a top Route naming us is removed. It returns the Route entries
+// naming us that it removed, top first.
+func (p *Proxy) preRoute(req *gosip.Request) []gosip.Uri {
 	if p.isSelf(req.Recipient) {
 		routes := req.GetHeaders("Route")
 		if len(routes) > 0 {
@@ -308,11 +309,13 @@ func (p *Proxy) preRoute(req *gosip.Request) {
 			}
 		}
 	}
+	var own []gosip.Uri
 	for {
 		top := req.Route()
 		if top == nil || !p.isSelf(top.Address) {
-			return
+			return own
 		}
+		own = append(own, top.Address)
 		req.RemoveHeader("Route")
 	}
 }

@@ -79,4 +79,3 @@ func TestConfigValidate(t *testing.T) {
 		})
 	}
 }
-

@@ -87,6 +87,13 @@ func (r *Registrar) register(ctx context.Context, req *sip.Request, log *slog.Lo
 	}
 
 	now := time.Now()
+	if len(changes) == 0 && !wildcard {
+		// RFC 3261 10.2.3: a REGISTER without Contact asks for the current bindings.
+		if cur == nil {
+			cur = &regstore.Registration{IMPU: impu, IMPI: impi}
+		}
+		return r.ok(req, cur, now), nil
+	}
 	var next *regstore.Registration
 	if cur != nil {
 		next = clone(cur)

@@ -160,17 +160,22 @@ func httpBody(method, url, token, body string) (int, string, error) {
 	return resp.StatusCode, string(b), nil
 }
 
-// sipp runs one scenario of test/sipp from localPort to target and returns nil when SIPp
-// reports success, else its error log.
-func sipp(t *testing.T, scenario string, localPort int, target string) error {
+// sipp runs one scenario of test/sipp from localPort to target (none for a scenario that
+// only answers) with extra options (-key name value) and returns nil when SIPp reports
+// success, else its error log.
+func sipp(t *testing.T, scenario string, localPort int, target string, extra ...string) error {
 	t.Helper()
 	sf, err := filepath.Abs(filepath.Join("..", "sipp", scenario))
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	cmd := exec.Command(testutil.NeedTool(t, "sipp"), "-sf", sf, "-m", "1", "-t", "u1", "-i", "127.0.0.1",
-		"-p", strconv.Itoa(localPort), "-timeout", "20s", "-timeout_error", "-trace_err", "-nostdin", target)
+	args := append([]string{"-sf", sf, "-m", "1", "-t", "u1", "-i", "127.0.0.1",
+		"-p", strconv.Itoa(localPort), "-timeout", "20s", "-timeout_error", "-trace_err", "-nostdin"}, extra...)
+	if target != "" {
+		args = append(args, target)
+	}
+	cmd := exec.Command(testutil.NeedTool(t, "sipp"), args...)
 	cmd.Dir = dir
 	out, err := cmd.CombinedOutput()
 	if err == nil {
@@ -190,11 +195,11 @@ func sipp(t *testing.T, scenario string, localPort int, target string) error {
 
 // sippAKA runs an AKA scenario that must succeed, again when it fails: SIPp computes a wrong
 // response when RES holds a 0x00 byte (about 3% of vectors).
-func sippAKA(t *testing.T, scenario string, localPort int, target string) {
+func sippAKA(t *testing.T, scenario string, localPort int, target string, extra ...string) {
 	t.Helper()
 	var err error
 	for range 3 {
-		if err = sipp(t, scenario, localPort, target); err == nil {
+		if err = sipp(t, scenario, localPort, target, extra...); err == nil {
 			return
 		}
 		t.Logf("retrying %s: %v", scenario, err)
@@ -238,7 +243,7 @@ func subscriberJSON(imsi, msisdn, auth string) string {
 
 // TestRegistration registers with SIPp through the real HSS and S-CSCF binaries: AKA and MD5
 // digest, re-registration, a restart of the S-CSCF that keeps the registration,
-// de-registration, an unknown user and a wrong password; tshark must decode the SIP and Diameter
+// de-registration, an unknown user, a wrong password and an HSS deregistration (RTR); tshark must decode the SIP and Diameter
 // flow without a malformed packet or expert warning.
 //
 // The S-CSCF talks to the HSS directly (its diameter.peers name the HSS) and SIPp to the
@@ -346,18 +351,155 @@ registrar: {server_name: "sip:127.0.0.1:%d"}
 		}
 	})
 
+	t.Run("HSS deregistration reaches the S-CSCF", func(t *testing.T) {
+		if code, out, err := httpBody("POST", api+"/"+md5IMSI+"/deregister", apiToken, ""); err != nil || code/100 != 2 {
+			t.Fatalf("deregister: %d %s %v", code, out, err)
+		}
+		if reg, ok := registration(t, scscfAdmin, "sip:"+md5IMSI+"@"+homeDomain); ok {
+			t.Fatalf("still registered after RTR: %+v", reg)
+		}
+	})
+
 	pcap := capture.Stop()
 	d := testutil.Dissector{DecodeAs: []string{
 		fmt.Sprintf("udp.port==%d,sip", scscfSIP),
 		fmt.Sprintf("tcp.port==%d,diameter", hssDiam),
 	}}
 	d.AssertClean(t, pcap)
-	for _, want := range []string{"cmd.code == 303", "cmd.code == 301"} {
+	for _, want := range []string{"cmd.code == 303", "cmd.code == 301", "cmd.code == 304"} {
 		if rows := d.Decode(t, pcap, "diameter."+want, "frame.number"); len(rows) == 0 {
 			t.Errorf("no Diameter %s in the capture", want)
 		}
 	}
 	if rows := d.Decode(t, pcap, `sip.Status-Code == 200 && sip.Service-Route`, "frame.number"); len(rows) == 0 {
 		t.Error("no 200 OK with Service-Route in the capture")
+	}
+}
+
+// TestRegistrationThroughTheChain registers with SIPp through every node on its way, as a phone
+// does: SIPp → P-CSCF → I-CSCF (UAR) → S-CSCF (MAR, SAR), Diameter through the DRA to the HSS.
+// The P-CSCF subscribes to the reg event at the S-CSCF; an HSS deregistration (REST → RTR
+// through the DRA) ends the registration.
+func TestRegistrationThroughTheChain(t *testing.T) {
+	testutil.NeedTool(t, "sipp")
+	binDir := build(t, binaries())
+	port := func() int { return freePort(t) }
+	var (
+		hssAdmin, hssDiam    = "127.0.0.1:" + strconv.Itoa(port()), port()
+		draAdmin, draDiam    = "127.0.0.1:" + strconv.Itoa(port()), port()
+		scscfAdmin, scscfSIP = "127.0.0.1:" + strconv.Itoa(port()), port()
+		icscfAdmin, icscfSIP = "127.0.0.1:" + strconv.Itoa(port()), port()
+		pcscfAdmin, pcscfSIP = "127.0.0.1:" + strconv.Itoa(port()), port()
+		uePort               = port()
+		draPeer              = fmt.Sprintf(`{host: dra.%s, realm: %s, network: tcp, addr: "127.0.0.1:%d", apps: [cx]}`, homeDomain, homeDomain, draDiam)
+	)
+	capture := testutil.StartCapture(t, "lo", fmt.Sprintf("port %d or port %d or port %d or port %d or port %d or port %d",
+		hssDiam, draDiam, scscfSIP, icscfSIP, pcscfSIP, uePort))
+	serving := func(addr string) func() bool {
+		return func() bool {
+			c, err := net.DialTimeout("tcp", addr, time.Second)
+			if err == nil {
+				c.Close()
+			}
+			return err == nil
+		}
+	}
+	okay := func(admin string) func() bool {
+		return func() bool {
+			_, body, err := httpBody("GET", "http://"+admin+"/healthz", "", "")
+			return err == nil && strings.Contains(body, "OKAY")
+		}
+	}
+
+	startProcess(t, binDir, "hss", t.TempDir(), fmt.Sprintf(`admin: {listen: %q}
+diameter:
+  listen: [{network: tcp, addr: "127.0.0.1:%d"}]
+api_token: %s
+`, hssAdmin, hssDiam, apiToken))
+	waitFor(t, "the HSS", serving(hssAdmin))
+	startProcess(t, binDir, "dra", t.TempDir(), fmt.Sprintf(`admin: {listen: %q}
+diameter:
+  listen: [{network: tcp, addr: "127.0.0.1:%d"}]
+  peers:
+    - {host: hss.%s, realm: %s, network: tcp, addr: "127.0.0.1:%d", apps: [cx]}
+routes:
+  - {realm: %s, peers: [{host: hss.%s}]}
+`, draAdmin, draDiam, homeDomain, homeDomain, hssDiam, homeDomain, homeDomain))
+	waitFor(t, "the DRA's connection to the HSS", okay(draAdmin))
+	startProcess(t, binDir, "scscf", t.TempDir(), fmt.Sprintf(`admin: {listen: %q}
+sip: {listen: "127.0.0.1:%d"}
+diameter: {peers: [%s]}
+registrar: {server_name: "sip:127.0.0.1:%d"}
+`, scscfAdmin, scscfSIP, draPeer, scscfSIP))
+	startProcess(t, binDir, "icscf", t.TempDir(), fmt.Sprintf(`admin: {listen: %q}
+sip: {listen: "127.0.0.1:%d"}
+diameter: {peers: [%s]}
+scscfs: [{name: "sip:127.0.0.1:%d"}]
+`, icscfAdmin, icscfSIP, draPeer, scscfSIP))
+	startProcess(t, binDir, "pcscf", t.TempDir(), fmt.Sprintf(`admin: {listen: %q}
+sip: {listen: "127.0.0.1:%d"}
+diameter: {peers: [%s]}
+icscf: "sip:127.0.0.1:%d"
+`, pcscfAdmin, pcscfSIP, draPeer, icscfSIP))
+	for _, admin := range []string{scscfAdmin, icscfAdmin} {
+		waitFor(t, admin+"'s connection to the DRA", okay(admin))
+	}
+	waitFor(t, "the P-CSCF", serving(pcscfAdmin))
+
+	api := "http://" + hssAdmin + "/api/v1/subscribers"
+	for _, body := range []string{
+		subscriberJSON(akaIMSI, "15550001", fmt.Sprintf(`{"k":%q,"op":%q,"amf":"b9b9","sqn":0}`, akaK, akaOP)),
+		subscriberJSON(md5IMSI, "15550002", `{"algorithm":"digest","password":"imscore-digest"}`),
+	} {
+		if code, out, err := httpBody("POST", api, apiToken, body); err != nil || code != http.StatusCreated {
+			t.Fatalf("provision: %d %s %v", code, out, err)
+		}
+	}
+	target := "127.0.0.1:" + strconv.Itoa(pcscfSIP)
+
+	t.Run("AKA register and re-register", func(t *testing.T) {
+		sippAKA(t, "register_aka.xml", uePort, target)
+		reg, ok := registration(t, scscfAdmin, akaIMPU)
+		if !ok || len(reg.Contacts) != 1 {
+			t.Fatalf("registration %+v (%t)", reg, ok)
+		}
+	})
+	t.Run("MD5 digest register", func(t *testing.T) {
+		if err := sipp(t, "register_md5.xml", freePort(t), target); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("unknown user gets 403", func(t *testing.T) {
+		if err := sipp(t, "register_unknown.xml", freePort(t), target); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("AKA de-register", func(t *testing.T) {
+		sippAKA(t, "deregister_aka.xml", uePort, target)
+		if reg, ok := registration(t, scscfAdmin, akaIMPU); ok {
+			t.Fatalf("still registered: %+v", reg)
+		}
+	})
+	t.Run("HSS deregistration through the DRA", func(t *testing.T) {
+		if code, out, err := httpBody("POST", api+"/"+md5IMSI+"/deregister", apiToken, ""); err != nil || code/100 != 2 {
+			t.Fatalf("deregister: %d %s %v", code, out, err)
+		}
+		if reg, ok := registration(t, scscfAdmin, "sip:"+md5IMSI+"@"+homeDomain); ok {
+			t.Fatalf("still registered after RTR: %+v", reg)
+		}
+	})
+
+	pcap := capture.Stop()
+	d := testutil.Dissector{DecodeAs: []string{
+		fmt.Sprintf("udp.port==%d,sip", pcscfSIP), fmt.Sprintf("udp.port==%d,sip", icscfSIP),
+		fmt.Sprintf("udp.port==%d,sip", scscfSIP), fmt.Sprintf("udp.port==%d,sip", uePort),
+		fmt.Sprintf("tcp.port==%d,diameter", hssDiam), fmt.Sprintf("tcp.port==%d,diameter", draDiam),
+	}}
+	d.AssertClean(t, pcap)
+	for _, want := range []string{"diameter.cmd.code == 300", "diameter.cmd.code == 303", "diameter.cmd.code == 301",
+		"diameter.cmd.code == 304", `sip.Method == "SUBSCRIBE"`, `sip.Method == "NOTIFY"`} {
+		if rows := d.Decode(t, pcap, want, "frame.number"); len(rows) == 0 {
+			t.Errorf("no %s in the capture", want)
+		}
 	}
 }

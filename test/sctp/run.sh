@@ -29,7 +29,7 @@ set -euo pipefail
 
 DEFAULT_TESTS=(
 	'./pkg/diameter/peer:^TestEndToEnd$/^sctp$'
-	'./dra:^TestRelay$/^sctp$'
+	'./dra:^TestRelay$/^(sctp|mixed)$'
 	"./test/sctp"
 )
 

@@ -20,8 +20,10 @@ type Store interface {
 
 // BlockSize is how many sequence numbers one store write reserves for a subscriber. The
 // Issuer hands them out from memory, so a MAR or AIR rarely writes; a restart skips what was
-// left of a block, far less than the Δ a USIM tolerates (TS 33.102 C.2.1, 2^28).
-const BlockSize = 32
+// left of a block, far less than the Δ a USIM tolerates (TS 33.102 C.2.1, 2^28). The request
+// that reserves waits for a durable write (an fsync on SQLite): with one in 128 requests
+// doing so, fewer than 1% of them wait, and the write stays out of the 99th percentile.
+const BlockSize = 128
 
 // Issuer makes vectors for subscribers of a store.
 type Issuer struct {

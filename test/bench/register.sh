@@ -1,0 +1,201 @@
+#!/usr/bin/env bash
+# The IMS registration benchmark of docs/PERFORMANCE.md ("SIP proxy core and CSCFs"): SIPp
+# registers with AKA through the real binaries, SIPp -> P-CSCF -> I-CSCF -> S-CSCF, Diameter Cx
+# through the DRA to the HSS, all on 127.0.0.1 (ports picked at random, configs and data in a
+# temp dir). Two phases:
+#   1. initial registrations: test/sipp/bench_register_aka.xml, one call per subscriber at
+#      INIT_RATE calls/s (REGISTER -> 401 -> REGISTER -> 200);
+#   2. re-registrations: test/sipp/bench_reregister_aka.xml, REREG_CALLS calls at REREG_RATE
+#      calls/s, each registering then re-registering REREG_PER_CALL times in its dialog.
+# Prints, per phase: completed registrations/s, failures, SIPp's res00 retries (RES with a 0x00
+# byte, which SIPp gets wrong), p50/p95/p99 response times, and the CPU of every process.
+#   make bench-sipp            # or: test/bench/register.sh
+#   USERS=20000 INIT_RATE=400 test/bench/register.sh
+set -euo pipefail
+
+USERS=${USERS:-6000}              # subscribers provisioned; phase 1 registers each once
+INIT_RATE=${INIT_RATE:-200}       # phase 1 calls (registrations) per second
+INIT_LIMIT=${INIT_LIMIT:-2000}    # SIPp's cap on calls in progress (-l)
+REREG_CALLS=${REREG_CALLS:-400}   # phase 2 calls
+REREG_RATE=${REREG_RATE:-20}      # phase 2 calls per second
+REREG_PER_CALL=${REREG_PER_CALL:-50}
+KEEP=${KEEP:-0}                   # 1 keeps the work dir (logs, SIPp traces)
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+command -v sipp >/dev/null || { echo "register.sh: sipp not found (apt-get install sip-tester)" >&2; exit 1; }
+work=$(mktemp -d /tmp/imscore-bench-XXXXXX)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	if [ "$KEEP" = 1 ]; then echo "work dir kept: $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+
+# port prints a port that is free for both UDP and TCP on 127.0.0.1 and not handed out before.
+used=" "
+port() {
+	local p
+	while :; do
+		p=$((20000 + RANDOM % 30000))
+		case $used in *" $p "*) continue ;; esac
+		if [ -z "$(ss -Hlnut "sport = :$p")" ]; then used+="$p "; echo "$p"; return; fi
+	done
+}
+
+echo "== build"
+mkdir -p "$work/bin"
+(cd "$root" && CGO_ENABLED=0 go build -trimpath -o "$work/bin/" ./cmd/hss ./cmd/dra ./cmd/icscf ./cmd/scscf ./cmd/pcscf)
+
+domain=ims.mnc001.mcc001.3gppnetwork.org
+token=bench-token
+hss_admin=127.0.0.1:$(port); hss_diam=$(port)
+dra_admin=127.0.0.1:$(port); dra_diam=$(port)
+scscf_admin=127.0.0.1:$(port); scscf_sip=$(port)
+icscf_admin=127.0.0.1:$(port); icscf_sip=$(port)
+pcscf_admin=127.0.0.1:$(port); pcscf_sip=$(port)
+dra_peer="{host: dra.$domain, realm: $domain, network: tcp, addr: \"127.0.0.1:$dra_diam\", apps: [cx]}"
+
+declare -A pid_of
+# start NAME CONFIG: writes the config and runs the node in its own directory (its ./data).
+start() {
+	local name=$1 dir=$work/$1
+	mkdir -p "$dir"
+	printf '%s\n' "$2" >"$dir/$name.yaml"
+	(cd "$dir" && exec "$work/bin/$name" -config "$name.yaml" 2>"$dir/stderr.log" >/dev/null) &
+	pids+=($!)
+	pid_of[$name]=$!
+}
+# healthy ADMIN: waits until /healthz says ok (Diameter peers connected).
+healthy() {
+	for _ in $(seq 300); do
+		curl -sf "http://$1/healthz" >/dev/null 2>&1 && return
+		sleep 0.1
+	done
+	echo "register.sh: $1/healthz not ok after 30 s" >&2
+	exit 1
+}
+
+echo "== start hss dra scscf icscf pcscf"
+start hss "admin: {listen: \"$hss_admin\"}
+log: {level: warn}
+diameter:
+  listen: [{network: tcp, addr: \"127.0.0.1:$hss_diam\"}]
+api_token: $token"
+healthy "$hss_admin"
+start dra "admin: {listen: \"$dra_admin\"}
+log: {level: warn}
+diameter:
+  listen: [{network: tcp, addr: \"127.0.0.1:$dra_diam\"}]
+  peers:
+    - {host: hss.$domain, realm: $domain, network: tcp, addr: \"127.0.0.1:$hss_diam\", apps: [cx]}
+routes:
+  - {realm: $domain, peers: [{host: hss.$domain}]}"
+healthy "$dra_admin"
+start scscf "admin: {listen: \"$scscf_admin\"}
+log: {level: warn}
+sip: {listen: \"127.0.0.1:$scscf_sip\"}
+diameter: {peers: [$dra_peer]}
+registrar: {server_name: \"sip:127.0.0.1:$scscf_sip\"}"
+start icscf "admin: {listen: \"$icscf_admin\"}
+log: {level: warn}
+sip: {listen: \"127.0.0.1:$icscf_sip\"}
+diameter: {peers: [$dra_peer]}
+scscfs: [{name: \"sip:127.0.0.1:$scscf_sip\"}]"
+start pcscf "admin: {listen: \"$pcscf_admin\"}
+log: {level: warn}
+sip: {listen: \"127.0.0.1:$pcscf_sip\"}
+diameter: {peers: [$dra_peer]}
+icscf: \"sip:127.0.0.1:$icscf_sip\""
+for a in "$scscf_admin" "$icscf_admin" "$pcscf_admin"; do healthy "$a"; done
+
+echo "== provision $USERS subscribers"
+"$root/test/bench/users.sh" "$USERS" "$work"
+t0=$(date +%s.%N)
+code=$(curl -s -o "$work/import.json" -w '%{http_code}' -X POST -H "Authorization: Bearer $token" \
+	-H 'Content-Type: application/x-ndjson' --data-binary "@$work/subscribers.ndjson" \
+	"http://$hss_admin/api/v1/subscribers/import")
+[ "${code:0:1}" = 2 ] || { echo "import: HTTP $code $(head -c 500 "$work/import.json")" >&2; exit 1; }
+echo "imported in $(echo "$(date +%s.%N) - $t0" | bc) s"
+
+nodes=(pcscf icscf scscf dra hss)
+# cpu_ticks PID: user+system clock ticks of a process so far.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# phase NAME SCENARIO RTD SIPP-ARGS...: runs SIPp and reports.
+phase() {
+	local name=$1 scenario=$2 rtd=$3 dir=$work/$1
+	shift 3
+	mkdir -p "$dir"
+	declare -A before
+	for n in "${nodes[@]}"; do before[$n]=$(cpu_ticks "${pid_of[$n]}"); done
+	# Per-second CPU of every node, for the peak.
+	(
+		declare -A last
+		for n in "${nodes[@]}"; do last[$n]=$(cpu_ticks "${pid_of[$n]}"); done
+		while sleep 1; do
+			line=""
+			for n in "${nodes[@]}"; do
+				t=$(cpu_ticks "${pid_of[$n]}"); line+="$n=$((t - ${last[$n]})) "; last[$n]=$t
+			done
+			echo "$line"
+		done
+	) >"$dir/cpu_per_second.txt" &
+	local sampler=$!
+	local start end
+	start=$(date +%s.%N)
+	(cd "$dir" && /usr/bin/time -f '%U %S' -o sipp.time sipp -sf "$root/test/sipp/$scenario" \
+		-inf "$work/users.csv" -t u1 -i 127.0.0.1 -p "$(port)" -nostdin \
+		-trace_stat -fd 1 -trace_rtt -rtt_freq 1 -trace_logs -trace_err -trace_screen \
+		-timeout_error -recv_timeout 10s -max_recv_loops 10000 -max_sched_loops 10000 \
+		"$@" "127.0.0.1:$pcscf_sip" >sipp.out 2>&1) || true
+	end=$(date +%s.%N)
+	kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
+
+	local stat rtt
+	stat=$(ls "$dir"/*_.csv | grep -v rtt | head -1)
+	rtt=$(ls "$dir"/*_rtt.csv | head -1)
+	# The last line of the stat file holds the cumulative counters.
+	local ok failed
+	ok=$(awk -F';' 'NR==1{for(i=1;i<=NF;i++) if($i=="SuccessfulCall(C)") c=i} END{print $c}' "$stat")
+	failed=$(awk -F';' 'NR==1{for(i=1;i<=NF;i++) if($i=="FailedCall(C)") c=i} END{print $c}' "$stat")
+	local res00
+	res00=$(cat "$dir"/*_logs.log 2>/dev/null | grep -c '^res00' || true)
+	# Response times of rtd $rtd: rows "date_ms;response_time_ms;rtd_no".
+	local times="$dir/rtd$rtd.txt"
+	awk -F';' -v r="rtd$rtd" '$3==r{print $2}' "$rtt" | sort -n >"$times"
+	local count first last
+	count=$(wc -l <"$times")
+	read -r first last < <(awk -F';' -v r="rtd$rtd" '$3==r{if(f=="")f=$1; l=$1} END{print f, l}' "$rtt")
+	pct() { awk -v p="$1" -v n="$count" 'NR==int((n-1)*p)+1{printf "%.1f", $1; exit}' "$times"; }
+	{
+		echo "== $name: sipp $scenario $*"
+		printf 'completed: %d (%s), in %.1f s of traffic: %.0f/s\n' "$count" "rtd$rtd" \
+			"$(echo "($last - $first)/1000" | bc -l)" "$(echo "$count * 1000 / ($last - $first)" | bc -l)"
+		echo "sipp calls: successful $ok, failed $failed; res00 retries (SIPp's wrong RES, answered again): $res00"
+		echo "response time ms: p50 $(pct 0.5) p95 $(pct 0.95) p99 $(pct 0.99) max $(tail -1 "$times")"
+		local wall
+		wall=$(echo "$end - $start" | bc -l)
+		printf 'cpu over %.1f s (%% of one core, average / peak second):' "$wall"
+		for n in "${nodes[@]}"; do
+			local used
+			used=$(($(cpu_ticks "${pid_of[$n]}") - ${before[$n]}))
+			printf ' %s %.0f/%s' "$n" "$(echo "$used / $wall" | bc -l)" \
+				"$(grep -o "$n=[0-9]*" "$dir/cpu_per_second.txt" | cut -d= -f2 | sort -n | tail -1)"
+		done
+		printf ' sipp %.0f\n' "$(awk -v w="$wall" '{print ($1 + $2) * 100 / w}' "$dir/sipp.time")"
+		if [ "$failed" != 0 ]; then
+			echo "sipp errors (first 5):"
+			grep -h -m5 -i 'error\|unexpected\|timeout' "$dir"/*_errors.log 2>/dev/null | head -5
+		fi
+	} | tee "$dir/summary.txt"
+}
+
+echo "== machine: $(nproc) CPUs, $(go version | cut -d' ' -f3), $(sipp -v 2>&1 | grep -o 'SIPp v[^ ]*')"
+phase initial bench_register_aka.xml 1 -r "$INIT_RATE" -m "$USERS" -l "$INIT_LIMIT"
+phase reregister bench_reregister_aka.xml 2 -r "$REREG_RATE" -m "$REREG_CALLS" -set rereg "$REREG_PER_CALL"
+for n in "${nodes[@]}"; do
+	if grep -q 'level=ERROR' "$work/$n/stderr.log"; then
+		echo "$n logged $(grep -c 'level=ERROR' "$work/$n/stderr.log") errors, first: $(grep -m1 'level=ERROR' "$work/$n/stderr.log")"
+	fi
+done
