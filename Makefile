@@ -14,7 +14,7 @@ IMAGE_PREFIX ?= imscore
 COMPOSE ?= $(shell if docker compose version >/dev/null 2>&1; then echo "docker compose"; \
 	elif command -v docker-compose >/dev/null; then echo docker-compose; fi)
 
-.PHONY: all build $(addprefix bin/,$(BINS)) test test-deps vet test-go test-sctp bench lab images compose-up fuzz clean
+.PHONY: all build $(addprefix bin/,$(BINS)) test test-deps vet test-go test-sctp bench bench-sipp lab images compose-up fuzz clean
 
 all: build
 
@@ -51,8 +51,16 @@ bench:
 	@mkdir -p docs/bench
 	@if [ -z "$(BENCH_PKGS)" ]; then echo "bench: no benchmarks yet"; exit 0; fi; \
 	{ echo "# make bench, $$(date -u +%Y-%m-%dT%H:%M:%SZ), $$($(GO) version), $$(nproc) CPUs"; \
+	  IMS_TEST_POSTGRES_DSN="$$(scripts/pg-test-db.sh 2>/dev/null || true)" \
 	  $(GO) test -run '^$$' -bench . -benchmem $(BENCH_PKGS); } 2>&1 | tee docs/bench/latest.txt; \
 	exit $${PIPESTATUS[0]}
+
+# The IMS registration benchmark through the real binaries with SIPp (docs/PERFORMANCE.md,
+# "SIP proxy core and CSCFs"); its variables (USERS, INIT_RATE, REREG_RATE, PROFILE, ...) are
+# described in test/bench/register.sh. The figures go to docs/bench/sipp-register.txt.
+bench-sipp:
+	@mkdir -p docs/bench
+	@test/bench/register.sh 2>&1 | tee docs/bench/sipp-register.txt; exit $${PIPESTATUS[0]}
 
 lab: bin/imslab
 	bin/imslab
@@ -64,6 +72,8 @@ images: $(addprefix bin/,$(NODES))
 compose-up: images
 	@if [ -z "$(COMPOSE)" ]; then echo "compose-up: neither 'docker compose' nor docker-compose found" >&2; exit 1; fi
 	$(COMPOSE) up -d
+	@echo "compose lab up: HSS REST http://127.0.0.1:8080/api/v1 (Bearer compose-admin), P-CSCF 127.0.0.1:5060 udp+tcp;"
+	@echo "'$(COMPOSE) ps' shows health, '$(COMPOSE) down' stops it (add -v to delete its data). See README.md."
 
 # Short runs of every fuzz target (go test runs one -fuzz target per invocation).
 fuzz:

@@ -238,7 +238,7 @@ func TestMARAKA(t *testing.T) {
 		t.Errorf("stored SQN %d, below the last handed out %d", sub.Auth.SQN, last)
 	}
 	// TS 29.228 6.3: the S-CSCF is kept as pending; UAR now names it.
-	if u := findIMPU(sub.IMS, hsstest.AliceIMPU); u.SCSCFName != hsstest.SCSCF || u.State != store.StateNotRegistered {
+	if u := sub.IMS.IMPU(hsstest.AliceIMPU); u.SCSCFName != hsstest.SCSCF || u.State != store.StateNotRegistered {
 		t.Errorf("IMPU after MAR: %+v", u)
 	}
 }
@@ -332,11 +332,11 @@ func TestSAR(t *testing.T) {
 	}
 	stored, _ := st.Subscriber(ctx, hsstest.AliceIMSI)
 	for _, uri := range []string{hsstest.AliceIMPU, hsstest.AliceTel} {
-		if u := findIMPU(stored.IMS, uri); u.State != store.StateRegistered || u.SCSCFName != hsstest.SCSCF {
+		if u := stored.IMS.IMPU(uri); u.State != store.StateRegistered || u.SCSCFName != hsstest.SCSCF {
 			t.Errorf("%s after SAR: %+v", uri, u)
 		}
 	}
-	if u := findIMPU(stored.IMS, hsstest.AliceBarred); u.State != store.StateNotRegistered {
+	if u := stored.IMS.IMPU(hsstest.AliceBarred); u.State != store.StateNotRegistered {
 		t.Errorf("barred identity of another set changed: %+v", u)
 	}
 
@@ -345,7 +345,7 @@ func TestSAR(t *testing.T) {
 		t.Fatalf("second S-CSCF: %+v", got)
 	}
 	again, _ := st.Subscriber(ctx, hsstest.AliceIMSI)
-	if u := findIMPU(again.IMS, hsstest.AliceIMPU); u.SCSCFName != hsstest.SCSCF {
+	if u := again.IMS.IMPU(hsstest.AliceIMPU); u.SCSCFName != hsstest.SCSCF {
 		t.Fatalf("second S-CSCF overwrote the first: %+v", u)
 	}
 
@@ -377,7 +377,7 @@ func TestSAR(t *testing.T) {
 				t.Errorf("User-Data present %t, want %t", a.UserData != "", tt.data)
 			}
 			sub, _ := st.Subscriber(ctx, hsstest.AliceIMSI)
-			u := findIMPU(sub.IMS, hsstest.AliceTel)
+			u := sub.IMS.IMPU(hsstest.AliceTel)
 			if u.State != tt.state || (u.SCSCFName == hsstest.SCSCF) != tt.keeps {
 				t.Errorf("IMPU after: %+v, want state %s, S-CSCF kept %t", u, tt.state, tt.keeps)
 			}
@@ -397,7 +397,7 @@ func TestSARMissingServerName(t *testing.T) {
 		t.Fatalf("Failed-AVP names %d, want 602 Server-Name", c)
 	}
 	sub, _ := st.Subscriber(context.Background(), hsstest.AliceIMSI)
-	if u := findIMPU(sub.IMS, hsstest.AliceIMPU); u.State != store.StateNotRegistered || u.SCSCFName != "" {
+	if u := sub.IMS.IMPU(hsstest.AliceIMPU); u.State != store.StateNotRegistered || u.SCSCFName != "" {
 		t.Fatalf("rejected SAR changed the IMPU: %+v", u)
 	}
 }
@@ -517,7 +517,7 @@ func TestDeregisterFailedRTRKeepsState(t *testing.T) {
 		t.Fatal("a failed RTA gave no error")
 	}
 	sub, _ := st.Subscriber(context.Background(), hsstest.AliceIMSI)
-	if u := findIMPU(sub.IMS, hsstest.AliceIMPU); u.State != store.StateRegistered {
+	if u := sub.IMS.IMPU(hsstest.AliceIMPU); u.State != store.StateRegistered {
 		t.Fatalf("failed RTR cleared the registration: %+v", u)
 	}
 }

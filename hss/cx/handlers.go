@@ -345,11 +345,11 @@ func (s *Server) sarSubscription(ctx context.Context, impi string, impus []strin
 	if err != nil {
 		return nil, lookupErr(err, "IMPI "+impi)
 	}
-	if first != "" && findIMPU(ims, first) == nil {
+	if first != "" && ims.IMPU(first) == nil {
 		return nil, s.notOwn(ctx, impi, first)
 	}
 	for _, uri := range impus[min(1, len(impus)):] {
-		if findIMPU(ims, uri) == nil {
+		if ims.IMPU(uri) == nil {
 			return nil, experimental(cx.DiameterErrorIdentitiesDontMatch, "IMPU %s does not belong to %s", uri, impi)
 		}
 	}
@@ -385,7 +385,7 @@ func (s *Server) LIR(ctx context.Context, req *diam.Message) (*diam.Message, err
 	if sub.IMS == nil {
 		return nil, experimental(cx.DiameterErrorUserUnknown, "IMPU %s has no IMS subscription", r.PublicIdentity)
 	}
-	u := findIMPU(sub.IMS, r.PublicIdentity)
+	u := sub.IMS.IMPU(r.PublicIdentity)
 	a := cx.LIA{}
 	switch {
 	case u.State != store.StateNotRegistered && u.SCSCFName != "":

@@ -164,7 +164,7 @@ func (s *Server) subscriber(ctx context.Context, impi, impu string) (*store.Subs
 	if impu == "" {
 		return sub, nil, nil
 	}
-	if u := findIMPU(sub.IMS, impu); u != nil {
+	if u := sub.IMS.IMPU(impu); u != nil {
 		return sub, u, nil
 	}
 	return nil, nil, s.notOwn(ctx, impi, impu)

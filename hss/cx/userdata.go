@@ -32,16 +32,6 @@ func irs(ims *store.IMS, uri string) []store.IMPU {
 	return out
 }
 
-// findIMPU returns the public identity uri of the subscription, or nil.
-func findIMPU(ims *store.IMS, uri string) *store.IMPU {
-	for i := range ims.IMPUs {
-		if ims.IMPUs[i].URI == uri {
-			return &ims.IMPUs[i]
-		}
-	}
-	return nil
-}
-
 // ifcs loads the subscription's iFC set; no set is no iFC.
 func (s *Server) ifcs(ctx context.Context, ims *store.IMS) ([]ifc.InitialFilterCriteria, error) {
 	if ims.IFCSet == "" {

@@ -153,7 +153,7 @@ func (s *DB) AuthByIMPI(ctx context.Context, impi, impu string) (*AuthInfo, erro
 		return nil, err
 	}
 	info := e.info
-	if u := findIMPU(e.ims.IMPUs, impu); u != nil {
+	if u := e.ims.IMPU(impu); u != nil {
 		own := *u // the entry is shared
 		info.IMPU = &own
 	}
@@ -169,15 +169,6 @@ func (s *DB) IMSByIMPI(ctx context.Context, impi string) (*IMS, error) {
 	ims := e.ims
 	ims.IMPUs = slices.Clone(e.ims.IMPUs)
 	return &ims, nil
-}
-
-func findIMPU(impus []IMPU, uri string) *IMPU {
-	for i := range impus {
-		if impus[i].URI == uri {
-			return &impus[i]
-		}
-	}
-	return nil
 }
 
 // byIMPI is the cached entry of impi, read and cached when there is none.

@@ -97,6 +97,16 @@ type IMS struct {
 	SCSCFName string
 }
 
+// IMPU returns the public identity uri of the subscription, nil when it has none such.
+func (ims *IMS) IMPU(uri string) *IMPU {
+	for i := range ims.IMPUs {
+		if ims.IMPUs[i].URI == uri {
+			return &ims.IMPUs[i]
+		}
+	}
+	return nil
+}
+
 // Subscriber is one subscriber keyed by IMSI.
 type Subscriber struct {
 	IMSI    string

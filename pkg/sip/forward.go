@@ -242,7 +242,11 @@ func (r *Request) Forward(f Forward) {
 		}
 		select {
 		case <-cancelCh:
-			return // sipgo answered 487 to the CANCELled transaction
+			// sipgo answered 487 to the CANCELled transaction (RFC 3261 9.2).
+			r.mu.Lock()
+			r.final = true
+			r.mu.Unlock()
+			return
 		default:
 		}
 		if best == nil || (best.StatusCode != gosip.StatusRequestTimeout && best.StatusCode != gosip.StatusServiceUnavailable) {

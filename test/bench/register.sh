@@ -11,19 +11,24 @@
 # byte, which SIPp gets wrong), p50/p95/p99 response times, and the CPU of every process.
 #   make bench-sipp            # or: test/bench/register.sh
 #   USERS=20000 INIT_RATE=400 test/bench/register.sh
+#   TMPDIR=/dev/shm PROFILE=1 test/bench/register.sh   # data on tmpfs; CPU profile of each node
+# A phase with INIT_RATE=0 or REREG_CALLS=0 is skipped.
 set -euo pipefail
 
 USERS=${USERS:-6000}              # subscribers provisioned; phase 1 registers each once
 INIT_RATE=${INIT_RATE:-200}       # phase 1 calls (registrations) per second
 INIT_LIMIT=${INIT_LIMIT:-2000}    # SIPp's cap on calls in progress (-l)
-REREG_CALLS=${REREG_CALLS:-400}   # phase 2 calls
-REREG_RATE=${REREG_RATE:-20}      # phase 2 calls per second
+REREG_CALLS=${REREG_CALLS:-600}   # phase 2 calls
+REREG_RATE=${REREG_RATE:-60}      # phase 2 calls per second: 60 x 50 offers the goal, 3,000 re-REGISTER/s
 REREG_PER_CALL=${REREG_PER_CALL:-50}
 KEEP=${KEEP:-0}                   # 1 keeps the work dir (logs, SIPp traces)
+LOG_LEVEL=${LOG_LEVEL:-warn}       # of every node
+PROFILE=${PROFILE:-0}             # 1 runs the nodes with a CPU profile (test/bench/profnode)
+SIPP_EXTRA=${SIPP_EXTRA:-}        # more SIPp options for both phases, e.g. -trace_msg
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 command -v sipp >/dev/null || { echo "register.sh: sipp not found (apt-get install sip-tester)" >&2; exit 1; }
-work=$(mktemp -d /tmp/imscore-bench-XXXXXX)
+work=$(mktemp -d "${TMPDIR:-/tmp}/imscore-bench-XXXXXX") # TMPDIR=/dev/shm: no disk syncs
 pids=()
 cleanup() {
 	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
@@ -45,7 +50,12 @@ port() {
 
 echo "== build"
 mkdir -p "$work/bin"
-(cd "$root" && CGO_ENABLED=0 go build -trimpath -o "$work/bin/" ./cmd/hss ./cmd/dra ./cmd/icscf ./cmd/scscf ./cmd/pcscf)
+if [ "$PROFILE" = 1 ]; then
+	(cd "$root" && CGO_ENABLED=0 go build -trimpath -tags bench -o "$work/bin/profnode" ./test/bench/profnode)
+	for n in hss dra icscf scscf pcscf; do ln "$work/bin/profnode" "$work/bin/$n"; done
+else
+	(cd "$root" && CGO_ENABLED=0 go build -trimpath -o "$work/bin/" ./cmd/hss ./cmd/dra ./cmd/icscf ./cmd/scscf ./cmd/pcscf)
+fi
 
 domain=ims.mnc001.mcc001.3gppnetwork.org
 token=bench-token
@@ -62,7 +72,8 @@ start() {
 	local name=$1 dir=$work/$1
 	mkdir -p "$dir"
 	printf '%s\n' "$2" >"$dir/$name.yaml"
-	(cd "$dir" && exec "$work/bin/$name" -config "$name.yaml" 2>"$dir/stderr.log" >/dev/null) &
+	(cd "$dir" && IMS_CPUPROFILE=$([ "$PROFILE" = 1 ] && echo "$dir/cpu.pprof") \
+		exec "$work/bin/$name" -config "$name.yaml" 2>"$dir/stderr.log" >/dev/null) &
 	pids+=($!)
 	pid_of[$name]=$!
 }
@@ -78,13 +89,13 @@ healthy() {
 
 echo "== start hss dra scscf icscf pcscf"
 start hss "admin: {listen: \"$hss_admin\"}
-log: {level: warn}
+log: {level: $LOG_LEVEL}
 diameter:
   listen: [{network: tcp, addr: \"127.0.0.1:$hss_diam\"}]
 api_token: $token"
 healthy "$hss_admin"
 start dra "admin: {listen: \"$dra_admin\"}
-log: {level: warn}
+log: {level: $LOG_LEVEL}
 diameter:
   listen: [{network: tcp, addr: \"127.0.0.1:$dra_diam\"}]
   peers:
@@ -93,17 +104,17 @@ routes:
   - {realm: $domain, peers: [{host: hss.$domain}]}"
 healthy "$dra_admin"
 start scscf "admin: {listen: \"$scscf_admin\"}
-log: {level: warn}
+log: {level: $LOG_LEVEL}
 sip: {listen: \"127.0.0.1:$scscf_sip\"}
 diameter: {peers: [$dra_peer]}
 registrar: {server_name: \"sip:127.0.0.1:$scscf_sip\"}"
 start icscf "admin: {listen: \"$icscf_admin\"}
-log: {level: warn}
+log: {level: $LOG_LEVEL}
 sip: {listen: \"127.0.0.1:$icscf_sip\"}
 diameter: {peers: [$dra_peer]}
 scscfs: [{name: \"sip:127.0.0.1:$scscf_sip\"}]"
 start pcscf "admin: {listen: \"$pcscf_admin\"}
-log: {level: warn}
+log: {level: $LOG_LEVEL}
 sip: {listen: \"127.0.0.1:$pcscf_sip\"}
 diameter: {peers: [$dra_peer]}
 icscf: \"sip:127.0.0.1:$icscf_sip\""
@@ -122,10 +133,10 @@ nodes=(pcscf icscf scscf dra hss)
 # cpu_ticks PID: user+system clock ticks of a process so far.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
-# phase NAME SCENARIO RTD SIPP-ARGS...: runs SIPp and reports.
+# phase NAME SCENARIO RTD OFFERED SIPP-ARGS...: runs SIPp and reports.
 phase() {
-	local name=$1 scenario=$2 rtd=$3 dir=$work/$1
-	shift 3
+	local name=$1 scenario=$2 rtd=$3 offered=$4 dir=$work/$1
+	shift 4
 	mkdir -p "$dir"
 	declare -A before
 	for n in "${nodes[@]}"; do before[$n]=$(cpu_ticks "${pid_of[$n]}"); done
@@ -148,7 +159,7 @@ phase() {
 		-inf "$work/users.csv" -t u1 -i 127.0.0.1 -p "$(port)" -nostdin \
 		-trace_stat -fd 1 -trace_rtt -rtt_freq 1 -trace_logs -trace_err -trace_screen \
 		-timeout_error -recv_timeout 10s -max_recv_loops 10000 -max_sched_loops 10000 \
-		"$@" "127.0.0.1:$pcscf_sip" >sipp.out 2>&1) || true
+		$SIPP_EXTRA "$@" "127.0.0.1:$pcscf_sip" >sipp.out 2>&1) || true
 	end=$(date +%s.%N)
 	kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
 
@@ -159,20 +170,21 @@ phase() {
 	local ok failed
 	ok=$(awk -F';' 'NR==1{for(i=1;i<=NF;i++) if($i=="SuccessfulCall(C)") c=i} END{print $c}' "$stat")
 	failed=$(awk -F';' 'NR==1{for(i=1;i<=NF;i++) if($i=="FailedCall(C)") c=i} END{print $c}' "$stat")
-	local res00
-	res00=$(cat "$dir"/*_logs.log 2>/dev/null | grep -c '^res00' || true)
+	local res00 res00twice
+	res00=$(cat "$dir"/*_logs.log 2>/dev/null | grep -c '^res00 ' || true)
+	res00twice=$(cat "$dir"/*_logs.log 2>/dev/null | grep -c '^res00twice ' || true)
 	# Response times of rtd $rtd: rows "date_ms;response_time_ms;rtd_no".
 	local times="$dir/rtd$rtd.txt"
-	awk -F';' -v r="rtd$rtd" '$3==r{print $2}' "$rtt" | sort -n >"$times"
+	awk -F';' -v r="$rtd" '$3==r{print $2}' "$rtt" | sort -n >"$times"
 	local count first last
 	count=$(wc -l <"$times")
-	read -r first last < <(awk -F';' -v r="rtd$rtd" '$3==r{if(f=="")f=$1; l=$1} END{print f, l}' "$rtt")
+	read -r first last < <(awk -F';' -v r="$rtd" '$3==r{if(f=="")f=$1; l=$1} END{print f, l}' "$rtt")
 	pct() { awk -v p="$1" -v n="$count" 'NR==int((n-1)*p)+1{printf "%.1f", $1; exit}' "$times"; }
 	{
-		echo "== $name: sipp $scenario $*"
+		echo "== $name: sipp $scenario $*; offered $offered/s"
 		printf 'completed: %d (%s), in %.1f s of traffic: %.0f/s\n' "$count" "rtd$rtd" \
 			"$(echo "($last - $first)/1000" | bc -l)" "$(echo "$count * 1000 / ($last - $first)" | bc -l)"
-		echo "sipp calls: successful $ok, failed $failed; res00 retries (SIPp's wrong RES, answered again): $res00"
+		echo "sipp calls: successful $ok, failed $failed; SIPp's wrong RES (0x00 byte): $res00 answered again, $res00twice twice (403, no registration)"
 		echo "response time ms: p50 $(pct 0.5) p95 $(pct 0.95) p99 $(pct 0.99) max $(tail -1 "$times")"
 		local wall
 		wall=$(echo "$end - $start" | bc -l)
@@ -183,19 +195,39 @@ phase() {
 			printf ' %s %.0f/%s' "$n" "$(echo "$used / $wall" | bc -l)" \
 				"$(grep -o "$n=[0-9]*" "$dir/cpu_per_second.txt" | cut -d= -f2 | sort -n | tail -1)"
 		done
-		printf ' sipp %.0f\n' "$(awk -v w="$wall" '{print ($1 + $2) * 100 / w}' "$dir/sipp.time")"
+		printf ' sipp %.0f\n' "$(tail -1 "$dir/sipp.time" | awk -v w="$wall" '{print ($1 + $2) * 100 / w}')"
+		printf 'cpu ms per completed rtd%s:' "$rtd"
+		local total=0
+		for n in "${nodes[@]}"; do
+			local used
+			used=$(($(cpu_ticks "${pid_of[$n]}") - ${before[$n]}))
+			total=$((total + used))
+			printf ' %s %.2f' "$n" "$(echo "$used * 10 / $count" | bc -l)"
+		done
+		printf ' all nodes %.2f\n' "$(echo "$total * 10 / $count" | bc -l)"
 		if [ "$failed" != 0 ]; then
-			echo "sipp errors (first 5):"
-			grep -h -m5 -i 'error\|unexpected\|timeout' "$dir"/*_errors.log 2>/dev/null | head -5
+			echo "sipp errors by kind:"
+			cat "$dir"/*_errors.log 2>/dev/null | tr -d '\r' | grep -E -o \
+				"receive timeout on message [^ ]+|Aborting call on unexpected message|received 'SIP/2.0 [0-9]+ [A-Za-z ]+" |
+				sort | uniq -c | sort -rn | head -8
 		fi
 	} | tee "$dir/summary.txt"
 }
 
 echo "== machine: $(nproc) CPUs, $(go version | cut -d' ' -f3), $(sipp -v 2>&1 | grep -o 'SIPp v[^ ]*')"
-phase initial bench_register_aka.xml 1 -r "$INIT_RATE" -m "$USERS" -l "$INIT_LIMIT"
-phase reregister bench_reregister_aka.xml 2 -r "$REREG_RATE" -m "$REREG_CALLS" -set rereg "$REREG_PER_CALL"
+[ "$INIT_RATE" = 0 ] || phase initial bench_register_aka.xml 1 "$INIT_RATE" -r "$INIT_RATE" -m "$USERS" -l "$INIT_LIMIT"
+[ "$REREG_CALLS" = 0 ] || phase reregister bench_reregister_aka.xml 2 $((REREG_RATE * REREG_PER_CALL)) -r "$REREG_RATE" -m "$REREG_CALLS" -set rereg "$REREG_PER_CALL"
 for n in "${nodes[@]}"; do
 	if grep -q 'level=ERROR' "$work/$n/stderr.log"; then
 		echo "$n logged $(grep -c 'level=ERROR' "$work/$n/stderr.log") errors, first: $(grep -m1 'level=ERROR' "$work/$n/stderr.log")"
 	fi
 done
+if [ "$PROFILE" = 1 ]; then
+	for p in "${pids[@]}"; do kill -TERM "$p"; done
+	for p in "${pids[@]}"; do wait "$p" || true; done
+	pids=()
+	for n in "${nodes[@]}"; do
+		echo "== CPU profile of $n (both phases), top 20 by cumulative time"
+		go tool pprof -top -cum -nodecount 20 "$work/bin/$n" "$work/$n/cpu.pprof" 2>/dev/null | sed -n '4,30p'
+	done
+fi

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Writes the subscribers of the SIPp registration benchmark: users.csv, the SIPp injection file
-# (field0 = IMSI, read in sequence), and subscribers.ndjson, the same subscribers for the HSS
+# (read in sequence; field0 = IMSI, field1 = SIPp's [authentication] keyword for it: SIPp
+# does not expand [field0] inside a keyword written in the scenario, so the whole keyword
+# comes from the file), and subscribers.ndjson, the same subscribers for the HSS
 # bulk import (POST /api/v1/subscribers/import, Content-Type application/x-ndjson). Every
 # subscriber has the AKA keys of test/sipp/bench_*.xml.
 #   test/bench/users.sh COUNT DIR
@@ -18,7 +20,7 @@ awk -v n="$count" -v d="$domain" -v k="$k" -v op="$op" -v csv="$dir/users.csv" -
 	for (i = 1; i <= n; i++) {
 		imsi = sprintf("00101%010d", 100000 + i)
 		msisdn = sprintf("1666%07d", i)
-		print imsi > csv
+		printf "%s;[authentication username=%s@%s aka_K=0x%s aka_OP=0x%s aka_AMF=0xb9b9]\n", imsi, imsi, d, k, op > csv
 		printf "{\"imsi\":\"%s\",\"msisdn\":\"%s\",\"auth\":{\"k\":\"%s\",\"op\":\"%s\",\"amf\":\"b9b9\",\"sqn\":0},\"ims\":{\"impi\":\"%s@%s\",\"impus\":[\"sip:%s@%s\",\"tel:+%s\"]}}\n", imsi, msisdn, k, op, imsi, d, imsi, d, msisdn > nd
 	}
 }'

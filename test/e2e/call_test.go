@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
@@ -9,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	imssip "github.com/imscore/imscore/pkg/sip"
 	"github.com/imscore/imscore/pkg/testutil"
 )
 
@@ -210,21 +213,28 @@ func TestCalls(t *testing.T) {
 		carol     = sippUE{imsi: "001010000000015", msisdn: "15550015", port: port()}
 		dave      = sippUE{imsi: "001010000000016", msisdn: "15550016", port: port()}
 		vmPort    = port()
+		erin      = sippUE{imsi: "001010000000017", msisdn: "15550017", port: port()}
 		deadAS    = port() // nothing listens there
+		proxyAS   = startProxyAS(t)
 	)
-	c := startChain(t, alice.port, bob.port, carol.port, dave.port, vmPort, deadAS)
-	c.ifcSet(t, "voicemail", ifcXML("INVITE", 2, fmt.Sprintf("sip:127.0.0.1:%d", vmPort), 0, true))
+	asPort, _ := strconv.Atoi(proxyAS.Addr()[strings.LastIndexByte(proxyAS.Addr(), ':')+1:])
+	c := startChain(t, alice.port, bob.port, carol.port, dave.port, erin.port, vmPort, deadAS, asPort)
+	// The ASs are SIPp on UDP only: their URIs say so, else large requests go over TCP
+	// (RFC 3261 18.1.1).
+	c.ifcSet(t, "voicemail", ifcXML("INVITE", 2, fmt.Sprintf("sip:127.0.0.1:%d;transport=udp", vmPort), 0, true))
 	// TCP to a closed port fails at once (a transport error, 503), where UDP would wait for
 	// Timer B.
 	c.ifcSet(t, "as-down-continue", ifcXML("INVITE", 0, fmt.Sprintf("sip:127.0.0.1:%d;transport=tcp", deadAS), 0, false))
 	c.ifcSet(t, "as-down-terminate", ifcXML("INVITE", 0, fmt.Sprintf("sip:127.0.0.1:%d;transport=tcp", deadAS), 1, false))
+	c.ifcSet(t, "as-proxy", ifcXML("INVITE", 0, "sip:"+proxyAS.Addr()+";transport=udp", 1, false))
 	c.provision(t, alice, "")
+	c.provision(t, erin, "as-proxy")
 	c.provision(t, bob, "")
 	c.provision(t, voicemail, "voicemail")
 	c.provision(t, nobody, "")
 	c.provision(t, carol, "as-down-continue")
 	c.provision(t, dave, "as-down-terminate")
-	for _, u := range []sippUE{alice, bob, carol, dave} {
+	for _, u := range []sippUE{alice, bob, carol, dave, erin} {
 		c.register(t, u)
 	}
 
@@ -245,6 +255,14 @@ func TestCalls(t *testing.T) {
 	})
 	t.Run("unregistered user without services gets 480", func(t *testing.T) {
 		c.call(t, "uac_480.xml", alice, nobody.impu(), nil)
+	})
+	t.Run("originating AS acting as proxy", func(t *testing.T) {
+		before := metricValue(t, c.scscfAdmin, "ims_scscf_as_returned_total")
+		c.call(t, "uac_basic.xml", erin, bob.impu(), answer(t, "uas_basic.xml", bob.port, bob.imsi))
+		// The AS sent the INVITE back with the odi token and the S-CSCF went on from there.
+		if after := metricValue(t, c.scscfAdmin, "ims_scscf_as_returned_total"); after != before+1 {
+			t.Errorf("ims_scscf_as_returned_total %v -> %v, want one more", before, after)
+		}
 	})
 	t.Run("originating AS down, SESSION_CONTINUED", func(t *testing.T) {
 		c.call(t, "uac_basic.xml", carol, bob.impu(), answer(t, "uas_basic.xml", bob.port, bob.imsi))
@@ -268,11 +286,55 @@ func TestCalls(t *testing.T) {
 		decodeAs = append(decodeAs, fmt.Sprintf("udp.port==%d,sip", p))
 	}
 	d := testutil.Dissector{DecodeAs: decodeAs}
-	d.AssertClean(t, pcap)
+	// The refused connections to the AS that is down are the point of those tests.
+	d.AssertClean(t, pcap, testutil.ExcludeFilter(fmt.Sprintf("tcp.port == %d && tcp.flags.reset == 1", deadAS)))
 	for _, want := range []string{"diameter.cmd.code == 302", `sip.Method == "BYE"`, `sip.Method == "CANCEL"`,
 		`sip.Method == "MESSAGE"`, "sip.Status-Code == 480", "sip.Status-Code == 487"} {
 		if rows := d.Decode(t, pcap, want, "frame.number"); len(rows) == 0 {
 			t.Errorf("no %s in the capture", want)
 		}
 	}
+}
+
+// startProxyAS runs an application server acting as a proxy (TS 24.229 5.7.4) on the proxy core
+// of pkg/sip: it removes its own Route entry and forwards the request along the rest, back to
+// the S-CSCF's entry with the odi token.
+func startProxyAS(t *testing.T) *imssip.Proxy {
+	t.Helper()
+	as, err := imssip.New(imssip.Config{Listen: "127.0.0.1:0", UserAgent: "proxy-as"},
+		imssip.ForwardHandler(imssip.Forward{RecordRoute: true}), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := as.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- as.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	<-as.Ready()
+	return as
+}
+
+// metricValue reads one counter without labels from a node's /metrics.
+func metricValue(t *testing.T, admin, name string) float64 {
+	t.Helper()
+	_, body, err := httpBody("GET", "http://"+admin+"/metrics", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(body, "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return f
+		}
+	}
+	return 0
 }
