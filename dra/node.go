@@ -6,11 +6,11 @@ package dra
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -84,20 +84,11 @@ func (n *Node) Diameter() *peer.Node { return n.diam }
 
 // Run relays until ctx is done, then disconnects the peers (DPR) and stops the admin server.
 func (n *Node) Run(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	errs := make([]error, 2)
-	for i, run := range []func(context.Context) error{n.diam.Run, n.admin.Run} {
-		wg.Go(func() {
-			if errs[i] = run(ctx); errs[i] != nil {
-				cancel()
-			}
-		})
-	}
-	wg.Go(func() { n.sweepSticky(ctx) })
-	wg.Wait()
-	return errors.Join(errs...)
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return n.diam.Run(ctx) })
+	g.Go(func() error { return n.admin.Run(ctx) })
+	g.Go(func() error { n.sweepSticky(ctx); return nil })
+	return g.Wait()
 }
 
 // sweepSticky forgets idle Session-Ids of sticky routes.

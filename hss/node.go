@@ -7,7 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -90,20 +91,12 @@ func (n *Node) Diameter() *peer.Node { return n.diam }
 // Run serves Diameter and the admin server until ctx is done, then disconnects the peers
 // (DPR), waits for the CLRs in flight and closes the store.
 func (n *Node) Run(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	errs := make([]error, 2)
-	for i, run := range []func(context.Context) error{n.diam.Run, n.admin.Run} {
-		wg.Go(func() {
-			if errs[i] = run(ctx); errs[i] != nil {
-				cancel()
-			}
-		})
-	}
-	wg.Wait()
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return n.diam.Run(ctx) })
+	g.Go(func() error { return n.admin.Run(ctx) })
+	err := g.Wait()
 	n.s6a.Wait()
-	return errors.Join(errs[0], errs[1], n.store.Close())
+	return errors.Join(err, n.store.Close())
 }
 
 // notifier sends what the REST API's changes require: RTR and PPR on Cx, IDR (or CLR) on S6a.

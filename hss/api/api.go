@@ -104,17 +104,8 @@ func (a *API) Routes(r gin.IRouter) {
 	g.PUT("/ifc-sets/:name", a.updateIFCSet)
 	g.DELETE("/ifc-sets/:name", a.deleteIFCSet)
 
-	g.GET("/apns", a.listAPNs)
-	g.POST("/apns", a.createAPN)
-	g.GET("/apns/:name", a.getAPN)
-	g.PUT("/apns/:name", a.updateAPN)
-	g.DELETE("/apns/:name", a.deleteAPN)
-
-	g.GET("/scscf-capabilities", a.listCapabilitySets)
-	g.POST("/scscf-capabilities", a.createCapabilitySet)
-	g.GET("/scscf-capabilities/:name", a.getCapabilitySet)
-	g.PUT("/scscf-capabilities/:name", a.updateCapabilitySet)
-	g.DELETE("/scscf-capabilities/:name", a.deleteCapabilitySet)
+	a.apns().routes(a, g)
+	a.capabilitySets().routes(a, g)
 }
 
 // authenticate checks the bearer token. Both sides are hashed first so that the comparison

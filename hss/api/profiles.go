@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"io"
 	"mime"
 	"net/http"
@@ -173,69 +174,6 @@ func apnView(p *store.APNProfile) apnJSON {
 		PreemptionVulnerability: p.PreemptionVulnerability, AMBR: ambrJSON{UL: p.AMBRUL, DL: p.AMBRDL}, PDNType: string(p.PDNType)}
 }
 
-func (a *API) listAPNs(c *gin.Context) {
-	apns, err := a.store.ListAPNs(c.Request.Context())
-	if err != nil {
-		a.fail(c, err)
-		return
-	}
-	out := make([]apnJSON, len(apns))
-	for i, p := range apns {
-		out[i] = apnView(p)
-	}
-	c.JSON(http.StatusOK, gin.H{"apns": out})
-}
-
-func (a *API) createAPN(c *gin.Context) {
-	var j apnJSON
-	if err := decode(c, &j); err != nil {
-		a.fail(c, err)
-		return
-	}
-	p := j.toStore()
-	if err := a.store.CreateAPN(c.Request.Context(), p); err != nil {
-		a.fail(c, err)
-		return
-	}
-	c.Header("Location", Base+"/apns/"+p.Name)
-	c.JSON(http.StatusCreated, apnView(p))
-}
-
-func (a *API) getAPN(c *gin.Context) {
-	p, err := a.store.APN(c.Request.Context(), c.Param("name"))
-	if err != nil {
-		a.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, apnView(p))
-}
-
-func (a *API) updateAPN(c *gin.Context) {
-	var j apnJSON
-	if err := decode(c, &j); err != nil {
-		a.fail(c, err)
-		return
-	}
-	if err := checkName(c.Param("name"), &j.Name); err != nil {
-		a.fail(c, err)
-		return
-	}
-	p := j.toStore()
-	if err := a.store.UpdateAPN(c.Request.Context(), p); err != nil {
-		a.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, apnView(p))
-}
-
-func (a *API) deleteAPN(c *gin.Context) {
-	if err := a.store.DeleteAPN(c.Request.Context(), c.Param("name")); err != nil {
-		a.fail(c, err)
-		return
-	}
-	c.Status(http.StatusNoContent)
-}
-
 type capabilitySetJSON struct {
 	Name        string   `json:"name"`
 	Mandatory   []uint32 `json:"mandatory"`
@@ -260,65 +198,100 @@ func capabilitySetView(s *store.CapabilitySet) capabilitySetJSON {
 	return j
 }
 
-func (a *API) listCapabilitySets(c *gin.Context) {
-	sets, err := a.store.ListCapabilitySets(c.Request.Context())
-	if err != nil {
-		a.fail(c, err)
-		return
-	}
-	out := make([]capabilitySetJSON, len(sets))
-	for i, s := range sets {
-		out[i] = capabilitySetView(s)
-	}
-	c.JSON(http.StatusOK, gin.H{"scscf_capabilities": out})
+// named is a provisioning resource kept by name (APN profiles, S-CSCF capability sets): its
+// JSON form J, its store form S and the store calls the five CRUD routes use.
+type named[J any, S any] struct {
+	path, listKey string
+	name          func(*J) *string
+	toStore       func(*J) *S
+	view          func(*S) J
+	list          func(context.Context) ([]*S, error)
+	get           func(context.Context, string) (*S, error)
+	create        func(context.Context, *S) error
+	update        func(context.Context, *S) error
+	remove        func(context.Context, string) error
 }
 
-func (a *API) createCapabilitySet(c *gin.Context) {
-	var j capabilitySetJSON
-	if err := decode(c, &j); err != nil {
-		a.fail(c, err)
-		return
-	}
-	s := j.toStore()
-	if err := a.store.CreateCapabilitySet(c.Request.Context(), s); err != nil {
-		a.fail(c, err)
-		return
-	}
-	c.Header("Location", Base+"/scscf-capabilities/"+s.Name)
-	c.JSON(http.StatusCreated, capabilitySetView(s))
+// routes mounts GET/POST on the collection and GET/PUT/DELETE on one item.
+func (r named[J, S]) routes(a *API, g gin.IRouter) {
+	g.GET(r.path, func(c *gin.Context) {
+		items, err := r.list(c.Request.Context())
+		if err != nil {
+			a.fail(c, err)
+			return
+		}
+		out := make([]J, len(items))
+		for i, it := range items {
+			out[i] = r.view(it)
+		}
+		c.JSON(http.StatusOK, gin.H{r.listKey: out})
+	})
+	g.POST(r.path, func(c *gin.Context) {
+		var j J
+		if err := decode(c, &j); err != nil {
+			a.fail(c, err)
+			return
+		}
+		it := r.toStore(&j)
+		if err := r.create(c.Request.Context(), it); err != nil {
+			a.fail(c, err)
+			return
+		}
+		c.Header("Location", Base+r.path+"/"+*r.name(&j))
+		c.JSON(http.StatusCreated, r.view(it))
+	})
+	g.GET(r.path+"/:name", func(c *gin.Context) {
+		it, err := r.get(c.Request.Context(), c.Param("name"))
+		if err != nil {
+			a.fail(c, err)
+			return
+		}
+		c.JSON(http.StatusOK, r.view(it))
+	})
+	g.PUT(r.path+"/:name", func(c *gin.Context) {
+		var j J
+		if err := decode(c, &j); err != nil {
+			a.fail(c, err)
+			return
+		}
+		if err := checkName(c.Param("name"), r.name(&j)); err != nil {
+			a.fail(c, err)
+			return
+		}
+		it := r.toStore(&j)
+		if err := r.update(c.Request.Context(), it); err != nil {
+			a.fail(c, err)
+			return
+		}
+		c.JSON(http.StatusOK, r.view(it))
+	})
+	g.DELETE(r.path+"/:name", func(c *gin.Context) {
+		if err := r.remove(c.Request.Context(), c.Param("name")); err != nil {
+			a.fail(c, err)
+			return
+		}
+		c.Status(http.StatusNoContent)
+	})
 }
 
-func (a *API) getCapabilitySet(c *gin.Context) {
-	s, err := a.store.CapabilitySet(c.Request.Context(), c.Param("name"))
-	if err != nil {
-		a.fail(c, err)
-		return
+func (a *API) apns() named[apnJSON, store.APNProfile] {
+	return named[apnJSON, store.APNProfile]{
+		path: "/apns", listKey: "apns",
+		name:    func(j *apnJSON) *string { return &j.Name },
+		toStore: (*apnJSON).toStore,
+		view:    apnView,
+		list:    a.store.ListAPNs, get: a.store.APN,
+		create: a.store.CreateAPN, update: a.store.UpdateAPN, remove: a.store.DeleteAPN,
 	}
-	c.JSON(http.StatusOK, capabilitySetView(s))
 }
 
-func (a *API) updateCapabilitySet(c *gin.Context) {
-	var j capabilitySetJSON
-	if err := decode(c, &j); err != nil {
-		a.fail(c, err)
-		return
+func (a *API) capabilitySets() named[capabilitySetJSON, store.CapabilitySet] {
+	return named[capabilitySetJSON, store.CapabilitySet]{
+		path: "/scscf-capabilities", listKey: "scscf_capabilities",
+		name:    func(j *capabilitySetJSON) *string { return &j.Name },
+		toStore: (*capabilitySetJSON).toStore,
+		view:    capabilitySetView,
+		list:    a.store.ListCapabilitySets, get: a.store.CapabilitySet,
+		create: a.store.CreateCapabilitySet, update: a.store.UpdateCapabilitySet, remove: a.store.DeleteCapabilitySet,
 	}
-	if err := checkName(c.Param("name"), &j.Name); err != nil {
-		a.fail(c, err)
-		return
-	}
-	s := j.toStore()
-	if err := a.store.UpdateCapabilitySet(c.Request.Context(), s); err != nil {
-		a.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, capabilitySetView(s))
-}
-
-func (a *API) deleteCapabilitySet(c *gin.Context) {
-	if err := a.store.DeleteCapabilitySet(c.Request.Context(), c.Param("name")); err != nil {
-		a.fail(c, err)
-		return
-	}
-	c.Status(http.StatusNoContent)
 }
