@@ -55,7 +55,7 @@ func printBanner(w io.Writer, members []member, token string, subs []demoSubscri
 	for _, s := range subs {
 		fmt.Fprintf(w, "  [authentication username=%s aka_K=0x%s aka_OP=0x%s aka_AMF=0x%s]\n", s.IMPI(), s.K, s.OP, s.AMF)
 	}
-	fmt.Fprintf(w, "in the scenario (test/sipp/register_aka.xml registers %s: set its aka_AMF to 0x%s), then\n", s.IMSI, s.AMF)
+	fmt.Fprintf(w, "in the scenario (test/sipp/register_aka.xml already registers %s with these keys):\n", s.IMSI)
 	fmt.Fprintf(w, "  sipp -sf test/sipp/register_aka.xml -m 1 -t u1 -i 127.0.0.1 -p 5070 %s\n", pcscfSIP)
 	fmt.Fprintf(w, "(-au %s gives the user to an [authentication aka_K=... aka_OP=... aka_AMF=...] without one).\n", s.IMPI())
 	fmt.Fprintf(w, "\nRegister a phone: program a test USIM/ISIM with the IMSI, K, OPc (or OP) and AMF above; the\n")

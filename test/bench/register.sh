@@ -25,6 +25,7 @@ KEEP=${KEEP:-0}                   # 1 keeps the work dir (logs, SIPp traces)
 LOG_LEVEL=${LOG_LEVEL:-warn}       # of every node
 PROFILE=${PROFILE:-0}             # 1 runs the nodes with a CPU profile (test/bench/profnode)
 SIPP_EXTRA=${SIPP_EXTRA:-}        # more SIPp options for both phases, e.g. -trace_msg
+read -ra sipp_extra <<<"$SIPP_EXTRA"
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 command -v sipp >/dev/null || { echo "register.sh: sipp not found (apt-get install sip-tester)" >&2; exit 1; }
@@ -159,13 +160,13 @@ phase() {
 		-inf "$work/users.csv" -t u1 -i 127.0.0.1 -p "$(port)" -nostdin \
 		-trace_stat -fd 1 -trace_rtt -rtt_freq 1 -trace_logs -trace_err -trace_screen \
 		-timeout_error -recv_timeout 10s -max_recv_loops 10000 -max_sched_loops 10000 \
-		$SIPP_EXTRA "$@" "127.0.0.1:$pcscf_sip" >sipp.out 2>&1) || true
+		"${sipp_extra[@]}" "$@" "127.0.0.1:$pcscf_sip" >sipp.out 2>&1) || true
 	end=$(date +%s.%N)
 	kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
 
-	local stat rtt
-	stat=$(ls "$dir"/*_.csv | grep -v rtt | head -1)
-	rtt=$(ls "$dir"/*_rtt.csv | head -1)
+	local stats rtts stat rtt
+	stats=("$dir"/*_.csv) rtts=("$dir"/*_rtt.csv)
+	stat=${stats[0]} rtt=${rtts[0]}
 	# The last line of the stat file holds the cumulative counters.
 	local ok failed
 	ok=$(awk -F';' 'NR==1{for(i=1;i<=NF;i++) if($i=="SuccessfulCall(C)") c=i} END{print $c}' "$stat")

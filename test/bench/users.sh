@@ -20,7 +20,7 @@ awk -v n="$count" -v d="$domain" -v k="$k" -v op="$op" -v csv="$dir/users.csv" -
 	for (i = 1; i <= n; i++) {
 		imsi = sprintf("00101%010d", 100000 + i)
 		msisdn = sprintf("1666%07d", i)
-		printf "%s;[authentication username=%s@%s aka_K=0x%s aka_OP=0x%s aka_AMF=0xb9b9]\n", imsi, imsi, d, k, op > csv
-		printf "{\"imsi\":\"%s\",\"msisdn\":\"%s\",\"auth\":{\"k\":\"%s\",\"op\":\"%s\",\"amf\":\"b9b9\",\"sqn\":0},\"ims\":{\"impi\":\"%s@%s\",\"impus\":[\"sip:%s@%s\",\"tel:+%s\"]}}\n", imsi, msisdn, k, op, imsi, d, imsi, d, msisdn > nd
+		printf "%s;[authentication username=%s@%s aka_K=0x%s aka_OP=0x%s aka_AMF=0x8000]\n", imsi, imsi, d, k, op > csv
+		printf "{\"imsi\":\"%s\",\"msisdn\":\"%s\",\"auth\":{\"k\":\"%s\",\"op\":\"%s\",\"amf\":\"8000\",\"sqn\":0},\"ims\":{\"impi\":\"%s@%s\",\"impus\":[\"sip:%s@%s\",\"tel:+%s\"]}}\n", imsi, msisdn, k, op, imsi, d, imsi, d, msisdn > nd
 	}
 }'

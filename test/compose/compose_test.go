@@ -342,7 +342,7 @@ func TestComposeLab(t *testing.T) {
 
 	// The subscriber of the SIPp scenarios in test/sipp (their keys, AMF and identities).
 	sub := `{"imsi":"` + akaIMSI + `","msisdn":"15550001",
-		"auth":{"k":"8baf473f2f8fd09487cccbd7097c6862","op":"e734f8734007d6c5ce7a0508809e7e9c","amf":"b9b9"},
+		"auth":{"k":"8baf473f2f8fd09487cccbd7097c6862","op":"e734f8734007d6c5ce7a0508809e7e9c","amf":"8000"},
 		"ims":{"impi":"` + akaIMSI + `@ims.mnc001.mcc001.3gppnetwork.org",
 			"impus":["` + akaIMPU + `","tel:+15550001"],"ifc_set":"default"},
 		"apns":["internet","ims"]}`

@@ -292,7 +292,7 @@ registrar: {server_name: "sip:127.0.0.1:%d"}
 	waitFor(t, "the S-CSCF's Diameter connection to the HSS", connected)
 
 	api := "http://" + hssAdmin + "/api/v1/subscribers"
-	akaAuth := fmt.Sprintf(`{"k":%q,"op":%q,"amf":"b9b9","sqn":0}`, akaK, akaOP)
+	akaAuth := fmt.Sprintf(`{"k":%q,"op":%q,"amf":"8000","sqn":0}`, akaK, akaOP)
 	for _, body := range []string{
 		subscriberJSON(akaIMSI, "15550001", akaAuth),
 		subscriberJSON(md5IMSI, "15550002", `{"algorithm":"digest","password":"imscore-digest"}`),
@@ -448,7 +448,7 @@ icscf: "sip:127.0.0.1:%d"
 
 	api := "http://" + hssAdmin + "/api/v1/subscribers"
 	for _, body := range []string{
-		subscriberJSON(akaIMSI, "15550001", fmt.Sprintf(`{"k":%q,"op":%q,"amf":"b9b9","sqn":0}`, akaK, akaOP)),
+		subscriberJSON(akaIMSI, "15550001", fmt.Sprintf(`{"k":%q,"op":%q,"amf":"8000","sqn":0}`, akaK, akaOP)),
 		subscriberJSON(md5IMSI, "15550002", `{"algorithm":"digest","password":"imscore-digest"}`),
 	} {
 		if code, out, err := httpBody("POST", api, apiToken, body); err != nil || code != http.StatusCreated {
