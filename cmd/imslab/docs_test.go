@@ -18,15 +18,29 @@ import (
 	"github.com/imscore/imscore/ussd"
 )
 
-// newConfig returns the defaults of the named command's configuration.
-func newConfig(t *testing.T, name string) cli.Config {
-	t.Helper()
-	configs := map[string]cli.Config{
+// docConfigs maps each command docs/CONFIG.md describes to a new, empty configuration of it.
+func docConfigs() map[string]cli.Config {
+	return map[string]cli.Config{
 		pcscf.Name: &pcscf.Config{}, icscf.Name: &icscf.Config{}, scscf.Name: &scscf.Config{},
 		hss.Name: &hss.Config{}, dra.Name: &dra.Config{}, ussd.Name: &ussd.Config{},
 		smsip.Name: &smsip.Config{}, "imslab": &Config{},
 	}
-	cfg, ok := configs[name]
+}
+
+// readConfigDoc returns docs/CONFIG.md.
+func readConfigDoc(t *testing.T) string {
+	t.Helper()
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "CONFIG.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(doc)
+}
+
+// newConfig returns the defaults of the named command's configuration.
+func newConfig(t *testing.T, name string) cli.Config {
+	t.Helper()
+	cfg, ok := docConfigs()[name]
 	if !ok {
 		t.Fatalf("example for unknown command %q", name)
 	}
@@ -37,11 +51,7 @@ func newConfig(t *testing.T, name string) cli.Config {
 // TestConfigDocExamples loads and validates every YAML example of docs/CONFIG.md with the
 // config type of the command its first line names, so the documentation cannot drift.
 func TestConfigDocExamples(t *testing.T) {
-	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "CONFIG.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	examples := regexp.MustCompile("(?s)```yaml\n# node: (\\w+)\n(.*?)```").FindAllStringSubmatch(string(doc), -1)
+	examples := regexp.MustCompile("(?s)```yaml\n# node: (\\w+)\n(.*?)```").FindAllStringSubmatch(readConfigDoc(t), -1)
 	if len(examples) == 0 {
 		t.Fatal("no examples found in docs/CONFIG.md")
 	}

@@ -1,15 +1,23 @@
 package e2e
 
 import (
+	"bufio"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/imscore/imscore/pkg/testutil"
 )
 
 // TestCallRate measures full IMS calls per second (INVITE, 200, ACK, BYE, each crossing P, S,
-// I, S, P) between two SIPp UEs registered with AKA. It runs only with IMS_BENCH=1; IMS_BENCH_CALLS
-// and IMS_BENCH_RATE (calls/s offered) size it.
+// I, S, P) between two SIPp UEs registered with AKA, and the p95 of the call setup time (INVITE
+// to 200). It runs only with IMS_BENCH=1; IMS_BENCH_CALLS and IMS_BENCH_RATE (calls/s offered)
+// size it.
 func TestCallRate(t *testing.T) {
 	if os.Getenv("IMS_BENCH") != "1" {
 		t.Skip("benchmark: set IMS_BENCH=1")
@@ -29,14 +37,54 @@ func TestCallRate(t *testing.T) {
 		answered <- sipp(t, "uas_basic.xml", bob.port, "", "-key", "imsi", bob.imsi, "-m", n, "-timeout", "120s")
 	}()
 	time.Sleep(200 * time.Millisecond)
+
+	sf, _ := filepath.Abs(filepath.Join("..", "sipp", "uac_basic.xml"))
+	dir := t.TempDir()
+	cmd := exec.Command(testutil.NeedTool(t, "sipp"), append([]string{"-sf", sf, "-t", "u1", "-i", "127.0.0.1",
+		"-p", strconv.Itoa(alice.port), "-m", n, "-r", strconv.Itoa(rate), "-l", strconv.Itoa(rate * 2),
+		"-timeout", "120s", "-nostdin", "-trace_rtt", "-rtt_freq", "1"},
+		append(alice.keys(), "-key", "callee", bob.impu(), c.pcscf)...)...)
+	cmd.Dir = dir
 	start := time.Now()
-	err := sipp(t, "uac_basic.xml", alice.port, c.pcscf, append(alice.keys(), "-key", "callee", bob.impu(),
-		"-m", n, "-r", strconv.Itoa(rate), "-l", strconv.Itoa(rate*2), "-timeout", "120s")...)
+	out, err := cmd.CombinedOutput()
 	elapsed := time.Since(start)
 	if aerr := <-answered; err != nil || aerr != nil {
-		t.Fatalf("caller: %v\nanswering side: %v", err, aerr)
+		t.Fatalf("caller: %v\n%s\nanswering side: %v", err, out, aerr)
 	}
-	t.Logf("%d calls in %s: %.0f calls/s offered %d/s", calls, elapsed.Round(time.Millisecond), float64(calls)/elapsed.Seconds(), rate)
+	setup := setupTimes(t, dir)
+	slices.Sort(setup)
+	p95 := setup[len(setup)*95/100]
+	t.Logf("%d calls in %s: %.0f calls/s (offered %d/s), setup p50 %.1f ms p95 %.1f ms",
+		calls, elapsed.Round(time.Millisecond), float64(calls)/elapsed.Seconds(), rate, setup[len(setup)/2], p95)
+}
+
+// setupTimes reads the "setup" response times (ms) SIPp wrote with -trace_rtt.
+func setupTimes(t *testing.T, dir string) []float64 {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(dir, "*_rtt.csv"))
+	var out []float64
+	for _, f := range files {
+		fh, err := os.Open(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(fh)
+		for sc.Scan() {
+			// date_ms;response_time_ms;rtd_name
+			fields := strings.Split(sc.Text(), ";")
+			if len(fields) < 3 || fields[2] != "setup" {
+				continue
+			}
+			if v, err := strconv.ParseFloat(fields[1], 64); err == nil {
+				out = append(out, v)
+			}
+		}
+		fh.Close()
+	}
+	if len(out) == 0 {
+		t.Fatal("no setup times in the SIPp rtt file")
+	}
+	return out
 }
 
 func envInt(name string, def int) int {

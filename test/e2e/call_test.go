@@ -118,7 +118,7 @@ func (u sippUE) impu() string { return "sip:" + u.imsi + "@" + homeDomain }
 
 // keys are the SIPp -key options naming u as the caller.
 func (u sippUE) keys() []string {
-	return []string{"-key", "imsi", u.imsi, "-key", "caller", u.impu()}
+	return []string{"-key", "imsi", u.imsi, "-key", "msisdn", u.msisdn, "-key", "caller", u.impu()}
 }
 
 // provision creates u in the HSS with the iFC set (none when empty).
@@ -128,7 +128,7 @@ func (c *chain) provision(t *testing.T, u sippUE, ifcSet string) {
 	if ifcSet != "" {
 		set = fmt.Sprintf(`,"ifc_set":%q`, ifcSet)
 	}
-	body := fmt.Sprintf(`{"imsi":%q,"msisdn":%q,"auth":{"k":%q,"op":%q,"amf":"b9b9","sqn":0},"ims":{"impi":"%s@%s","impus":["%s","tel:+%s"]%s}}`,
+	body := fmt.Sprintf(`{"imsi":%q,"msisdn":%q,"auth":{"k":%q,"op":%q,"amf":"8000","sqn":0},"ims":{"impi":"%s@%s","impus":["%s","tel:+%s"]%s}}`,
 		u.imsi, u.msisdn, akaK, akaOP, u.imsi, homeDomain, u.impu(), u.msisdn, set)
 	if code, out, err := httpBody("POST", c.hssAPI+"/subscribers", apiToken, body); err != nil || code != http.StatusCreated {
 		t.Fatalf("provision %s: %d %s %v", u.imsi, code, out, err)
@@ -249,6 +249,10 @@ func TestCalls(t *testing.T) {
 	})
 	t.Run("MESSAGE", func(t *testing.T) {
 		c.call(t, "uac_message.xml", alice, bob.impu(), answer(t, "uas_message.xml", bob.port, bob.imsi))
+	})
+	t.Run("MESSAGE with P-Preferred-Identity and a forged P-Asserted-Identity", func(t *testing.T) {
+		// uas_message_identity.xml checks for alice's tel URI.
+		c.call(t, "uac_message_identity.xml", alice, bob.impu(), answer(t, "uas_message_identity.xml", bob.port, bob.imsi))
 	})
 	t.Run("unregistered user with voicemail", func(t *testing.T) {
 		c.call(t, "uac_basic.xml", alice, voicemail.impu(), answer(t, "uas_basic.xml", vmPort, "voicemail"))
