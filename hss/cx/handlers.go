@@ -52,12 +52,12 @@ func (s *Server) UAR(ctx context.Context, req *diam.Message) (*diam.Message, err
 	default:
 		return nil, diamerr.Invalid(dict.AppCx, "User-Authorization-Type", datatype.Enumerated(authType), "unknown value")
 	}
-	sub, u, err := s.subscriber(ctx, r.UserName, r.PublicIdentity)
+	auth, u, err := s.authorization(ctx, r.UserName, r.PublicIdentity)
 	if err != nil {
 		return nil, err
 	}
 	// Step 2: a barred identity, or a disabled subscriber, may not register (TS 29.228 6.1.1.1).
-	if authType != cx.UserAuthorizationTypeDeRegistration && (u.Barred || !sub.Enabled) {
+	if authType != cx.UserAuthorizationTypeDeRegistration && (u.Barred || !auth.Enabled) {
 		return nil, &msg.Error{Code: msg.ResultAuthorizationRejected, Err: fmt.Errorf("IMPU %s is barred or disabled", u.URI)}
 	}
 	// Step 3: the visited network must be one the user may roam to.
@@ -73,7 +73,7 @@ func (s *Server) UAR(ctx context.Context, req *diam.Message) (*diam.Message, err
 		}
 		a.ServerName = u.SCSCFName
 	case authType == cx.UserAuthorizationTypeRegistrationAndCapabilities:
-		caps, err := s.capabilities(ctx, sub.IMS)
+		caps, err := s.capabilities(ctx, &auth.IMS)
 		if err != nil {
 			return nil, err
 		}
@@ -83,7 +83,7 @@ func (s *Server) UAR(ctx context.Context, req *diam.Message) (*diam.Message, err
 	case u.SCSCFName != "":
 		a.ExperimentalResult, a.ServerName = result(cx.DiameterFirstRegistration), u.SCSCFName
 	default:
-		caps, err := s.capabilities(ctx, sub.IMS)
+		caps, err := s.capabilities(ctx, &auth.IMS)
 		if err != nil {
 			return nil, err
 		}
@@ -327,14 +327,11 @@ func unchanged(ims *store.IMS, set []store.IMPU, reg store.Registration) bool {
 // identities must then belong to it), else by the first Public-Identity.
 func (s *Server) sarSubscription(ctx context.Context, impi string, impus []string) (*store.IMS, error) {
 	if impi == "" {
-		sub, err := s.store.SubscriberByIMPU(ctx, impus[0])
+		ims, err := s.store.IMSByIMPU(ctx, impus[0])
 		if err != nil {
 			return nil, lookupErr(err, "IMPU "+impus[0])
 		}
-		if sub.IMS == nil {
-			return nil, experimental(cx.DiameterErrorUserUnknown, "IMPU %s has no IMS subscription", impus[0])
-		}
-		impi = sub.IMS.IMPI
+		impi = ims.IMPI
 	}
 	first := ""
 	if len(impus) > 0 {
@@ -378,20 +375,19 @@ func (s *Server) LIR(ctx context.Context, req *diam.Message) (*diam.Message, err
 	if r.PublicIdentity == "" {
 		return nil, missing("Public-Identity")
 	}
-	sub, err := s.store.SubscriberByIMPU(ctx, r.PublicIdentity)
+	// One query for what LIR needs, not the whole subscriber (TS 29.228 6.1.4.1 step 1); an
+	// identity without an IMS subscription is not found.
+	ims, err := s.store.IMSByIMPU(ctx, r.PublicIdentity)
 	if err != nil {
 		return nil, lookupErr(err, "IMPU "+r.PublicIdentity)
 	}
-	if sub.IMS == nil {
-		return nil, experimental(cx.DiameterErrorUserUnknown, "IMPU %s has no IMS subscription", r.PublicIdentity)
-	}
-	u := sub.IMS.IMPU(r.PublicIdentity)
+	u := ims.IMPU(r.PublicIdentity)
 	a := cx.LIA{}
 	switch {
 	case u.State != store.StateNotRegistered && u.SCSCFName != "":
 		a.ServerName = u.SCSCFName
 	default:
-		unreg, err := s.unregisteredServices(ctx, sub.IMS)
+		unreg, err := s.unregisteredServices(ctx, ims)
 		if err != nil {
 			return nil, err
 		}
@@ -401,10 +397,10 @@ func (s *Server) LIR(ctx context.Context, req *diam.Message) (*diam.Message, err
 		a.ExperimentalResult = result(cx.DiameterUnregisteredService)
 		if u.SCSCFName != "" {
 			a.ServerName = u.SCSCFName
-		} else if a.ServerCapabilities, err = s.capabilities(ctx, sub.IMS); err != nil {
+		} else if a.ServerCapabilities, err = s.capabilities(ctx, ims); err != nil {
 			return nil, err
 		}
 	}
-	s.debug(ctx, "LIR", r.SessionID, sub.IMS.IMPI, r.PublicIdentity, "cx LIR answered", "state", u.State, "server_name", a.ServerName)
+	s.debug(ctx, "LIR", r.SessionID, ims.IMPI, r.PublicIdentity, "cx LIR answered", "state", u.State, "server_name", a.ServerName)
 	return a.Message(req, s.cfg.Identity)
 }

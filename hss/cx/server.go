@@ -28,7 +28,8 @@ type Store interface {
 	SubscriberByIMPI(ctx context.Context, impi string) (*store.Subscriber, error)
 	AuthByIMPI(ctx context.Context, impi, impu string) (*store.AuthInfo, error)
 	IMSByIMPI(ctx context.Context, impi string) (*store.IMS, error)
-	SubscriberByIMPU(ctx context.Context, impu string) (*store.Subscriber, error)
+	IMSByIMPU(ctx context.Context, impu string) (*store.IMS, error)
+	AuthorizationByIMPI(ctx context.Context, impi string) (*store.Authorization, error)
 	ReserveSQN(ctx context.Context, imsi string, n uint64) (store.Auth, error)
 	SetSQN(ctx context.Context, imsi string, sqn uint64) error
 	SetRegistration(ctx context.Context, r store.Registration) error
@@ -151,21 +152,16 @@ func lookupErr(err error, what string) error {
 	return fmt.Errorf("%s: %w", what, err)
 }
 
-// subscriber loads the subscription of impi and, when impu is not empty, checks that impu
-// belongs to it (TS 29.228 6.1.1.1 steps 1-2, 6.3 steps 1-2).
-func (s *Server) subscriber(ctx context.Context, impi, impu string) (*store.Subscriber, *store.IMPU, error) {
-	sub, err := s.store.SubscriberByIMPI(ctx, impi)
+// authorization reads what UAR needs of impi, in one query rather than the whole subscriber,
+// and checks that impu belongs to it (TS 29.228 6.1.1.1 step 1). A private identity without
+// an IMS subscription is not found.
+func (s *Server) authorization(ctx context.Context, impi, impu string) (*store.Authorization, *store.IMPU, error) {
+	a, err := s.store.AuthorizationByIMPI(ctx, impi)
 	if err != nil {
 		return nil, nil, lookupErr(err, "IMPI "+impi)
 	}
-	if sub.IMS == nil {
-		return nil, nil, experimental(cx.DiameterErrorUserUnknown, "IMPI %s has no IMS subscription", impi)
-	}
-	if impu == "" {
-		return sub, nil, nil
-	}
-	if u := sub.IMS.IMPU(impu); u != nil {
-		return sub, u, nil
+	if u := a.IMS.IMPU(impu); u != nil {
+		return a, u, nil
 	}
 	return nil, nil, s.notOwn(ctx, impi, impu)
 }
@@ -173,7 +169,7 @@ func (s *Server) subscriber(ctx context.Context, impi, impu string) (*store.Subs
 // notOwn is the error for a public identity impu that impi does not have: when it exists under
 // another IMPI that is a mismatch, not an unknown user.
 func (s *Server) notOwn(ctx context.Context, impi, impu string) error {
-	if _, err := s.store.SubscriberByIMPU(ctx, impu); err != nil {
+	if _, err := s.store.IMSByIMPU(ctx, impu); err != nil {
 		return lookupErr(err, "IMPU "+impu)
 	}
 	return experimental(cx.DiameterErrorIdentitiesDontMatch, "IMPU %s does not belong to %s", impu, impi)

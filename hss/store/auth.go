@@ -14,7 +14,7 @@ import (
 )
 
 // The Diameter hot paths: every registration reads a subscriber's authentication data (Cx MAR,
-// S6a AIR at attach) and its IMS subscription (Cx SAR), so each is one prepared query through
+// S6a AIR at attach) and its IMS subscription (Cx UAR, SAR and LIR), so each is one prepared query through
 // database/sql rather than the six gorm queries (and their reflection) that load a whole
 // Subscriber, and on SQLite its answer is cached (readCache below). The SQN reservation of
 // MAR and AIR is one statement too.
@@ -32,17 +32,30 @@ type AuthInfo struct {
 
 const authColumns = `s.imsi, s.enabled, a.k, a.op, a.opc, a.amf, a.sqn, a.algorithm, a.password`
 
-const (
-	// One row per public identity of the IMPI, in order (one row with NULLs when it has none),
-	// each with the subscription's own columns.
-	authByIMPIQuery = `SELECT ` + authColumns + `, i.ifc_set, i.capability_set, i.ccf_primary, i.ccf_secondary,
+// Authorization is what Cx UAR needs of a private identity (TS 29.228 6.1.1.1): whether its
+// subscriber is enabled, and its IMS subscription.
+type Authorization struct {
+	Enabled bool
+	IMS     IMS
+}
+
+// One row per public identity of the IMPI, in order (one row with NULLs when it has none), each
+// with the subscription's own columns.
+const entryQuery = `SELECT ` + authColumns + `, i.impi, i.ifc_set, i.capability_set, i.ccf_primary, i.ccf_secondary,
 		i.ecf_primary, i.ecf_secondary, i.scscf_name,
 		u.uri, u.barred, u.irs_id, u.is_default, u.reg_state, u.scscf_name
 		FROM ims_subscriptions i
 		JOIN subscribers s ON s.imsi = i.imsi
 		JOIN auth_data a ON a.imsi = i.imsi
 		LEFT JOIN impus u ON u.impi = i.impi
-		WHERE i.impi = ?
+		WHERE `
+
+const (
+	authByIMPIQuery = entryQuery + `i.impi = ?
+		ORDER BY u.ord`
+	// The IMPI of a public identity and the whole subscription in one query: impus.uri is the
+	// primary key, the subquery finds at most one.
+	authByIMPUQuery = entryQuery + `i.impi = (SELECT impi FROM impus WHERE uri = ?)
 		ORDER BY u.ord`
 	authByIMSIQuery = `SELECT ` + authColumns + `
 		FROM subscribers s JOIN auth_data a ON a.imsi = s.imsi
@@ -58,7 +71,7 @@ var reserveSQNQuery = `UPDATE auth_data SET sqn = (sqn + ?) & ` + strconv.Format
 // authStmts are the authentication queries prepared on the read pool, and the SQN
 // reservation prepared on the writer (nil on MySQL).
 type authStmts struct {
-	byIMPI, byIMSI, reserveSQN *sql.Stmt
+	byIMPI, byIMPU, byIMSI, reserveSQN *sql.Stmt
 }
 
 func prepareAuth(read, write *gorm.DB, dialect string) (authStmts, error) {
@@ -80,6 +93,7 @@ func prepareAuth(read, write *gorm.DB, dialect string) (authStmts, error) {
 		return stmt
 	}
 	st.byIMPI = prepare(readDB, authByIMPIQuery)
+	st.byIMPU = prepare(readDB, authByIMPUQuery)
 	st.byIMSI = prepare(readDB, authByIMSIQuery)
 	if dialect != DriverMySQL {
 		st.reserveSQN = prepare(writeDB, reserveSQNQuery)
@@ -92,7 +106,7 @@ func prepareAuth(read, write *gorm.DB, dialect string) (authStmts, error) {
 }
 
 func (st authStmts) close() {
-	for _, s := range []*sql.Stmt{st.byIMPI, st.byIMSI, st.reserveSQN} {
+	for _, s := range []*sql.Stmt{st.byIMPI, st.byIMPU, st.byIMSI, st.reserveSQN} {
 		if s != nil {
 			s.Close()
 		}
@@ -166,9 +180,39 @@ func (s *DB) IMSByIMPI(ctx context.Context, impi string) (*IMS, error) {
 	if err != nil {
 		return nil, err
 	}
+	return e.copyIMS(), nil
+}
+
+// IMSByIMPU implements Store, from the same cache as IMSByIMPI.
+func (s *DB) IMSByIMPU(ctx context.Context, impu string) (*IMS, error) {
+	e, gen := s.cache.getByIMPU(impu)
+	if e == nil {
+		var err error
+		if e, err = s.queryEntry(ctx, s.auth.byIMPU, impu, "IMPU "+impu); err != nil {
+			return nil, err
+		}
+		s.cache.put(e.ims.IMPI, e, gen)
+	}
+	if e.ims.IMPU(impu) == nil { // callers may rely on finding it in what is returned
+		return nil, authErr(sql.ErrNoRows, "IMPU "+impu)
+	}
+	return e.copyIMS(), nil
+}
+
+// AuthorizationByIMPI implements Store, from the same query and cache as AuthByIMPI.
+func (s *DB) AuthorizationByIMPI(ctx context.Context, impi string) (*Authorization, error) {
+	e, err := s.byIMPI(ctx, impi)
+	if err != nil {
+		return nil, err
+	}
+	return &Authorization{Enabled: e.info.Enabled, IMS: *e.copyIMS()}, nil
+}
+
+// copyIMS is the entry's IMS subscription with identities of its own (the entry is shared).
+func (e *authEntry) copyIMS() *IMS {
 	ims := e.ims
 	ims.IMPUs = slices.Clone(e.ims.IMPUs)
-	return &ims, nil
+	return &ims
 }
 
 // byIMPI is the cached entry of impi, read and cached when there is none.
@@ -177,7 +221,7 @@ func (s *DB) byIMPI(ctx context.Context, impi string) (*authEntry, error) {
 	if e != nil {
 		return e, nil
 	}
-	e, err := s.queryByIMPI(ctx, impi)
+	e, err := s.queryEntry(ctx, s.auth.byIMPI, impi, "IMPI "+impi)
 	if err != nil {
 		return nil, err
 	}
@@ -185,15 +229,17 @@ func (s *DB) byIMPI(ctx context.Context, impi string) (*authEntry, error) {
 	return e, nil
 }
 
-func (s *DB) queryByIMPI(ctx context.Context, impi string) (*authEntry, error) {
+// queryEntry reads the entry that stmt (authByIMPIQuery or authByIMPUQuery) finds for key; what
+// names key in errors.
+func (s *DB) queryEntry(ctx context.Context, stmt *sql.Stmt, key, what string) (*authEntry, error) {
 	if s.dialect == DriverSQLite {
 		// The go-sqlite driver starts a goroutine per query to watch a cancellable context;
 		// this query takes microseconds and is not worth it.
 		ctx = context.WithoutCancel(ctx)
 	}
-	rows, err := s.auth.byIMPI.QueryContext(ctx, impi)
+	rows, err := stmt.QueryContext(ctx, key)
 	if err != nil {
-		return nil, authErr(err, "IMPI "+impi)
+		return nil, authErr(err, what)
 	}
 	defer rows.Close()
 	var (
@@ -204,15 +250,14 @@ func (s *DB) queryByIMPI(ctx context.Context, impi string) (*authEntry, error) {
 		barred, isDefault     sql.NullBool
 	)
 	for rows.Next() {
-		err := rows.Scan(append(r.dest(), &ims.IFCSet, &ims.CapabilitySet, &ims.CCFPrimary, &ims.CCFSecondary,
+		err := rows.Scan(append(r.dest(), &ims.IMPI, &ims.IFCSet, &ims.CapabilitySet, &ims.CCFPrimary, &ims.CCFSecondary,
 			&ims.ECFPrimary, &ims.ECFSecondary, &ims.SCSCFName,
 			&uri, &barred, &irs, &isDefault, &state, &name)...)
 		if err != nil {
-			return nil, authErr(err, "IMPI "+impi)
+			return nil, authErr(err, what)
 		}
 		if e == nil {
 			r.info.Auth = r.row.auth()
-			ims.IMPI = impi
 			e = &authEntry{info: r.info, ims: *ims.ims()}
 		}
 		if uri.Valid {
@@ -221,10 +266,10 @@ func (s *DB) queryByIMPI(ctx context.Context, impi string) (*authEntry, error) {
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, authErr(err, "IMPI "+impi)
+		return nil, authErr(err, what)
 	}
 	if e == nil {
-		return nil, authErr(sql.ErrNoRows, "IMPI "+impi)
+		return nil, authErr(sql.ErrNoRows, what)
 	}
 	return e, nil
 }
@@ -267,15 +312,44 @@ const maxCachedIMPIs = 100_000
 // before a write and ends after it does not put back what it read: put refuses an entry read
 // before the latest forget.
 type readCache struct {
-	mu      sync.Mutex
-	gen     uint64
-	byIMPI  map[string]*authEntry
-	impiOf  map[string]string // IMSI -> IMPI of the cached entries
+	mu     sync.Mutex
+	gen    uint64
+	byIMPI map[string]*authEntry
+	impiOf map[string]string // IMSI -> IMPI of the cached entries
+	// ownerOf maps each IMPU of the cached entries to its IMPI; it is dropped with the entry.
+	ownerOf map[string]string
 	ifcSets map[string]*IFCSet
 }
 
 func newReadCache() *readCache {
-	return &readCache{byIMPI: map[string]*authEntry{}, impiOf: map[string]string{}, ifcSets: map[string]*IFCSet{}}
+	return &readCache{byIMPI: map[string]*authEntry{}, impiOf: map[string]string{}, ownerOf: map[string]string{},
+		ifcSets: map[string]*IFCSet{}}
+}
+
+// getByIMPU returns the entry that has the public identity impu, or nil and the generation a
+// read must be tagged with.
+func (c *readCache) getByIMPU(impu string) (*authEntry, uint64) {
+	if c == nil {
+		return nil, 0
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.byIMPI[c.ownerOf[impu]], c.gen
+}
+
+// drop removes the entry of impi and its index entries; c.mu is held.
+func (c *readCache) drop(impi string) {
+	e, ok := c.byIMPI[impi]
+	if !ok {
+		return
+	}
+	delete(c.byIMPI, impi)
+	delete(c.impiOf, e.info.IMSI)
+	for _, u := range e.ims.IMPUs {
+		if c.ownerOf[u.URI] == impi {
+			delete(c.ownerOf, u.URI)
+		}
+	}
 }
 
 // get returns the entry of impi, or nil and the generation a read must be tagged with.
@@ -297,15 +371,18 @@ func (c *readCache) put(impi string, e *authEntry, gen uint64) {
 	if gen != c.gen {
 		return
 	}
+	c.drop(impi)
 	if len(c.byIMPI) >= maxCachedIMPIs {
-		for k, old := range c.byIMPI {
-			delete(c.byIMPI, k)
-			delete(c.impiOf, old.info.IMSI)
+		for k := range c.byIMPI {
+			c.drop(k)
 			break
 		}
 	}
 	c.byIMPI[impi] = e
 	c.impiOf[e.info.IMSI] = impi
+	for _, u := range e.ims.IMPUs {
+		c.ownerOf[u.URI] = impi
+	}
 }
 
 // setSQN records sqn as the stored SQN of subscriber imsi.
@@ -332,8 +409,7 @@ func (c *readCache) forgetIMSI(imsi string) {
 	defer c.mu.Unlock()
 	c.gen++
 	if impi, ok := c.impiOf[imsi]; ok {
-		delete(c.byIMPI, impi)
-		delete(c.impiOf, imsi)
+		c.drop(impi)
 	}
 }
 
@@ -345,10 +421,7 @@ func (c *readCache) forgetIMPI(impi string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
-	if e, ok := c.byIMPI[impi]; ok {
-		delete(c.byIMPI, impi)
-		delete(c.impiOf, e.info.IMSI)
-	}
+	c.drop(impi)
 }
 
 // ifcSet returns the cached iFC set name, or nil and the generation to tag a read with.

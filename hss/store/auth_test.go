@@ -47,3 +47,39 @@ func TestAuthCacheSetSQN(t *testing.T) {
 		t.Fatalf("SQN now %d (want 64), held entry %d (want 32)", now.info.Auth.SQN, held.info.Auth.SQN)
 	}
 }
+
+// TestAuthCacheByIMPU: an entry is found by each of its public identities until any write
+// forgets it, and a read by IMPU that started before a write does not put back what it read.
+func TestAuthCacheByIMPU(t *testing.T) {
+	const impi, imsi, impu = "alice@ims.example", "001010000000001", "sip:alice@ims.example"
+	entry := &authEntry{info: AuthInfo{IMSI: imsi},
+		ims: IMS{IMPI: impi, IMPUs: []IMPU{{URI: impu}, {URI: "tel:+15550001"}}}}
+	for _, write := range []struct {
+		name string
+		fn   func(c *readCache)
+	}{
+		{"forgetIMSI", func(c *readCache) { c.forgetIMSI(imsi) }},
+		{"forgetIMPI", func(c *readCache) { c.forgetIMPI(impi) }},
+	} {
+		t.Run(write.name, func(t *testing.T) {
+			c := newReadCache()
+			_, gen := c.getByIMPU(impu) // a read starts
+			write.fn(c)
+			c.put(impi, entry, gen)
+			if e, _ := c.getByIMPU(impu); e != nil {
+				t.Fatal("stale read by IMPU cached")
+			}
+			_, gen = c.getByIMPU(impu)
+			c.put(impi, entry, gen)
+			for _, u := range entry.ims.IMPUs {
+				if e, _ := c.getByIMPU(u.URI); e != entry {
+					t.Fatalf("%s: cached entry not found", u.URI)
+				}
+			}
+			write.fn(c)
+			if e, _ := c.getByIMPU(impu); e != nil || len(c.ownerOf) != 0 {
+				t.Fatalf("forgotten entry still found by IMPU (%d identities indexed)", len(c.ownerOf))
+			}
+		})
+	}
+}

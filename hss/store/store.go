@@ -201,6 +201,12 @@ type Store interface {
 	// IMSByIMPI reads, in one query, the IMS subscription of the private identity impi (what
 	// Cx SAR needs): Subscriber.IMS without the rest of the subscriber.
 	IMSByIMPI(ctx context.Context, impi string) (*IMS, error)
+	// IMSByIMPU reads, in one query, the IMS subscription that has the public identity impu
+	// (what Cx LIR needs).
+	IMSByIMPU(ctx context.Context, impu string) (*IMS, error)
+	// AuthorizationByIMPI reads, in one query, whether the subscriber of the private identity
+	// impi is enabled and its IMS subscription (what Cx UAR needs).
+	AuthorizationByIMPI(ctx context.Context, impi string) (*Authorization, error)
 
 	// ReserveSQN atomically hands out n sequence numbers: the returned Auth carries the first,
 	// SQN+1 of the stored value, and the store advances to the last, so no SQN is ever given

@@ -40,6 +40,7 @@ func RunSuite(t *testing.T, open Open) {
 		{"AuthFollowsWrites", testAuthFollowsWrites},
 		{"AuthByIMSI", testAuthByIMSI},
 		{"IMSByIMPI", testIMSByIMPI},
+		{"IMSByIMPUFollowsWrites", testIMSByIMPUFollowsWrites},
 		{"SCSCFHosts", testSCSCFHosts},
 		{"Registration", testRegistration},
 		{"ServingMME", testServingMME},
@@ -883,10 +884,93 @@ func testIMSByIMPI(t *testing.T, s store.Store) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := mustGet(t, s, sub.IMSI).IMS; !reflect.DeepEqual(got, want) {
-			t.Fatalf("IMSByIMPI(%s)\n got %+v\nwant %+v", sub.IMS.IMPI, got, want)
+		want := mustGet(t, s, sub.IMSI)
+		if !reflect.DeepEqual(got, want.IMS) {
+			t.Fatalf("IMSByIMPI(%s)\n got %+v\nwant %+v", sub.IMS.IMPI, got, want.IMS)
+		}
+		for _, u := range sub.IMS.IMPUs {
+			got, err := s.IMSByIMPU(ctx, u.URI)
+			if err != nil || !reflect.DeepEqual(got, want.IMS) {
+				t.Fatalf("IMSByIMPU(%s)\n got %+v, %v\nwant %+v", u.URI, got, err, want.IMS)
+			}
+		}
+		auth, err := s.AuthorizationByIMPI(ctx, sub.IMS.IMPI)
+		if err != nil || auth.Enabled != want.Enabled || !reflect.DeepEqual(&auth.IMS, want.IMS) {
+			t.Fatalf("AuthorizationByIMPI(%s)\n got %+v, %v\nwant %v %+v", sub.IMS.IMPI, auth, err, want.Enabled, want.IMS)
 		}
 	}
 	_, err := s.IMSByIMPI(ctx, "nobody@"+realm)
+	wantErr(t, err, store.ErrNotFound, "")
+	_, err = s.IMSByIMPU(ctx, "sip:nobody@"+realm)
+	wantErr(t, err, store.ErrNotFound, "")
+	_, err = s.AuthorizationByIMPI(ctx, "nobody@"+realm)
+	wantErr(t, err, store.ErrNotFound, "")
+}
+
+// testIMSByIMPUFollowsWrites: what IMSByIMPU and AuthorizationByIMPI return changes with every
+// write that changes it, a public identity that moves to another subscriber included (a store
+// may keep them in memory).
+func testIMSByIMPUFollowsWrites(t *testing.T, s store.Store) {
+	in, other := subscriber(1), subscriber(2)
+	mustCreate(t, s, in, other)
+	moved := in.IMS.IMPUs[1].URI
+	imsOf := func(impu string) *store.IMS {
+		t.Helper()
+		ims, err := s.IMSByIMPU(ctx, impu)
+		if err != nil {
+			t.Fatalf("IMSByIMPU(%s): %v", impu, err)
+		}
+		return ims
+	}
+	if got := imsOf(moved); got.IMPI != in.IMS.IMPI {
+		t.Fatalf("IMSByIMPU(%s) = %s, want %s", moved, got.IMPI, in.IMS.IMPI)
+	}
+	if a, err := s.AuthorizationByIMPI(ctx, in.IMS.IMPI); err != nil || !a.Enabled {
+		t.Fatalf("AuthorizationByIMPI: %+v, %v", a, err)
+	}
+
+	reg := store.Registration{IMPI: in.IMS.IMPI, IMPUs: []string{moved}, State: store.StateRegistered,
+		SCSCFName: "sip:127.0.0.1:6060"}
+	if err := s.SetRegistration(ctx, reg); err != nil {
+		t.Fatal(err)
+	}
+	if u := imsOf(moved).IMPU(moved); u.State != store.StateRegistered || u.SCSCFName != reg.SCSCFName {
+		t.Fatalf("IMSByIMPU after SetRegistration: %+v", u)
+	}
+	if a, err := s.AuthorizationByIMPI(ctx, in.IMS.IMPI); err != nil || a.IMS.SCSCFName != reg.SCSCFName {
+		t.Fatalf("AuthorizationByIMPI after SetRegistration: %+v, %v", a, err)
+	}
+
+	// The identity leaves in (disabled too) and joins other.
+	up := subscriber(1)
+	up.Enabled = false
+	up.IMS.IMPUs = up.IMS.IMPUs[:1]
+	if err := s.UpdateSubscriber(ctx, up, false); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.IMSByIMPU(ctx, moved)
+	wantErr(t, err, store.ErrNotFound, "")
+	if a, err := s.AuthorizationByIMPI(ctx, in.IMS.IMPI); err != nil || a.Enabled || len(a.IMS.IMPUs) != 1 {
+		t.Fatalf("AuthorizationByIMPI after UpdateSubscriber: %+v, %v", a, err)
+	}
+	imsOf(other.IMS.IMPUs[0].URI) // cached before it changes
+	upOther := subscriber(2)
+	upOther.IMS.IMPUs = append(upOther.IMS.IMPUs, store.IMPU{URI: moved, IRS: "9"})
+	if err := s.UpdateSubscriber(ctx, upOther, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := imsOf(moved); got.IMPI != other.IMS.IMPI || got.IMPU(moved) == nil {
+		t.Fatalf("IMSByIMPU(%s) after the move = %+v, want %s", moved, got, other.IMS.IMPI)
+	}
+	if got := imsOf(other.IMS.IMPUs[0].URI); len(got.IMPUs) != len(upOther.IMS.IMPUs) {
+		t.Fatalf("IMSByIMPU of other after UpdateSubscriber: %+v", got)
+	}
+
+	if err := s.DeleteSubscriber(ctx, other.IMSI); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.IMSByIMPU(ctx, moved)
+	wantErr(t, err, store.ErrNotFound, "")
+	_, err = s.AuthorizationByIMPI(ctx, other.IMS.IMPI)
 	wantErr(t, err, store.ErrNotFound, "")
 }
