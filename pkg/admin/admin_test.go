@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -157,8 +158,12 @@ func TestRunListenError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// s must stay reachable: a collected listener is closed by its finalizer, freeing the port.
+	defer runtime.KeepAlive(s)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
 	other := New(addr.String(), metrics.NewRegistry(), slog.New(slog.DiscardHandler))
-	if err := other.Run(context.Background()); err == nil {
+	if err := other.Run(ctx); err == nil {
 		t.Fatal("Run on a busy address succeeded")
 	}
 }
