@@ -36,8 +36,9 @@ vet:
 # instead of skipping, because test-deps has just installed them.
 # IMS_TEST_POSTGRES_DSN: the HSS store suite also runs on a real PostgreSQL, started by
 # scripts/pg-test-db.sh (as root; it prints nothing and the suite fails when it cannot).
+# IMS_ARTIFACTS: every tshark capture of the tests is kept in artifacts/ (pkg/testutil).
 test-go:
-	IMS_REQUIRE_TOOLS=1 IMS_TEST_POSTGRES_DSN="$$(scripts/pg-test-db.sh || true)" \
+	IMS_REQUIRE_TOOLS=1 IMS_ARTIFACTS=$(CURDIR)/artifacts IMS_TEST_POSTGRES_DSN="$$(scripts/pg-test-db.sh || true)" \
 		$(GO) test $(RACE) -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 test-sctp:

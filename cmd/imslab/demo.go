@@ -36,7 +36,7 @@ var demoSubscribers = []demoSubscriber{
 	{IMSI: "001010000000001", MSISDN: "15550001",
 		K: "8baf473f2f8fd09487cccbd7097c6862", OP: "e734f8734007d6c5ce7a0508809e7e9c", AMF: "8000"},
 	{IMSI: "001010000000002", MSISDN: "15550002",
-		K: "3c6a9f1e7d2b48c5a1e0f9d37b6c2e84", OP: "c7e5a2b8d4f1963e0a7c5d9b2e8f4a16", AMF: "8000"},
+		K: "3c6a9f1e7d2b48c5a1e0f9d37b6c2e84", OP: "78a9f6aaeda13baf07974d4075fe0589", AMF: "8000"},
 }
 
 // IMPI is the private identity derived from the IMSI (TS 23.003 13.3).
