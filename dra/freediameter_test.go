@@ -15,7 +15,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -30,7 +29,7 @@ const fdHost = "fd.ims.example.org"
 // freeDiameter is a freeDiameterd process configured as a relay agent in t.TempDir().
 type freeDiameter struct {
 	cmd *exec.Cmd
-	out *syncBuffer
+	out *testutil.Buffer
 }
 
 // fdPeer is a peer freeDiameterd dials.
@@ -73,7 +72,7 @@ func startFreeDiameter(t testing.TB, listen string, tw time.Duration, peers []fd
 	if err := os.WriteFile(confPath, conf.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	fd := &freeDiameter{cmd: exec.Command(bin, "-c", confPath), out: &syncBuffer{}}
+	fd := &freeDiameter{cmd: exec.Command(bin, "-c", confPath), out: &testutil.Buffer{}}
 	fd.cmd.Stdout, fd.cmd.Stderr = fd.out, fd.out
 	if err := fd.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -165,22 +164,4 @@ func TestFreeDiameter(t *testing.T) {
 	}
 	time.Sleep(time.Second) // freeDiameterd would drop a peer whose DWA it rejects
 	waitState(t, dra.diam, fdHost, "OKAY")
-}
-
-// syncBuffer collects a process's output for the test's log.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -11,10 +10,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/imscore/imscore/pkg/testutil"
 )
 
 const testToken = "imslab-test-token"
@@ -89,34 +89,17 @@ func (p labPorts) config() string {
 	return b.String()
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // labRun is one imslab process.
 type labRun struct {
 	cmd            *exec.Cmd
-	stdout, stderr *lockedBuffer
+	stdout, stderr *testutil.Buffer
 	exited         chan struct{} // closed when the process has exited
 	err            error         // its exit status, once exited is closed
 }
 
 func startLab(t *testing.T, bin, dir, configPath string) *labRun {
 	t.Helper()
-	r := &labRun{stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, exited: make(chan struct{})}
+	r := &labRun{stdout: &testutil.Buffer{}, stderr: &testutil.Buffer{}, exited: make(chan struct{})}
 	r.cmd = exec.Command(bin, "-config", configPath)
 	r.cmd.Dir = dir
 	r.cmd.Env = append(os.Environ(), "HSS_API_TOKEN="+testToken)

@@ -36,7 +36,7 @@ type Capture struct {
 	t      testing.TB
 	cmd    *exec.Cmd
 	path   string
-	stderr *lockedBuffer // tshark's messages, shown when it fails
+	stderr *Buffer // tshark's messages, shown when it fails
 	exited chan struct{}
 	err    error // tshark's exit status, valid once exited is closed
 	ended  bool  // Stop or abandon ran
@@ -53,7 +53,7 @@ func StartCapture(t testing.TB, iface, bpf string) *Capture {
 	c := &Capture{
 		t:      t,
 		path:   path,
-		stderr: &lockedBuffer{},
+		stderr: &Buffer{},
 		exited: make(chan struct{}),
 		cmd:    exec.Command(tshark, "-i", iface, "-f", bpf, "-F", "pcap", "-w", path),
 	}
@@ -329,19 +329,19 @@ func AssertClean(t testing.TB, pcap string, opts ...CleanOption) {
 	Dissector{}.AssertClean(t, pcap, opts...)
 }
 
-// lockedBuffer is a bytes.Buffer safe for the watcher goroutine and the test goroutine.
-type lockedBuffer struct {
+// Buffer is a bytes.Buffer that a process (cmd.Stdout/Stderr) and the test may use at once.
+type Buffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *lockedBuffer) Write(p []byte) (int, error) {
+func (b *Buffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *lockedBuffer) String() string {
+func (b *Buffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()

@@ -91,7 +91,7 @@ func (l *interopLab) start(t *testing.T, binDir string) {
 	if err := os.WriteFile(cfg, []byte(l.config()), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	stderr := &syncBuffer{}
+	stderr := &testutil.Buffer{}
 	cmd := exec.Command(filepath.Join(binDir, "imslab"), "-config", cfg)
 	cmd.Dir = dir
 	cmd.Stderr = stderr

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,7 +12,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -39,25 +37,8 @@ type process struct {
 	bin    string
 	dir    string
 	cmd    *exec.Cmd
-	stderr *syncBuffer
+	stderr *testutil.Buffer
 	exited chan error
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // startProcess writes config to dir/<name>.yaml and starts the binary in dir (its ./data).
@@ -75,7 +56,7 @@ func startProcess(t *testing.T, binDir, name, dir, config string) *process {
 
 func (p *process) start() {
 	p.t.Helper()
-	p.stderr = &syncBuffer{}
+	p.stderr = &testutil.Buffer{}
 	p.cmd = exec.Command(p.bin, "-config", filepath.Join(p.dir, p.name+".yaml"))
 	p.cmd.Dir = p.dir
 	p.cmd.Stderr = p.stderr
