@@ -63,7 +63,7 @@ func New(cfg Config, log *slog.Logger) (*Node, error) {
 	}
 	d.HandleRelay(n.router.relay)
 	n.admin.Routes(n.routes)
-	n.admin.AddCheck("diameter", func() (bool, any) { return true, d.Peers() })
+	n.admin.AddCheck("diameter", d.Health)
 	return n, nil
 }
 

@@ -69,7 +69,7 @@ func New(cfg Config, log *slog.Logger) (*Node, error) {
 	n.cx.Register(d)
 	n.s6a.Register(d)
 	n.admin.Routes(api.New(db, notifier{n.cx, n.s6a}, cfg.APIToken, log).Routes)
-	n.admin.AddCheck("diameter", func() (bool, any) { return true, d.Peers() })
+	n.admin.AddCheck("diameter", d.Health)
 	return n, nil
 }
 

@@ -53,7 +53,7 @@ func New(cfg Config, log *slog.Logger) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("icscf: %w", err)
 	}
-	n.admin.AddCheck("diameter", func() (bool, any) { return true, d.Peers() })
+	n.admin.AddCheck("diameter", d.Health)
 	return n, nil
 }
 

@@ -85,7 +85,7 @@ func New(cfg Config, log *slog.Logger) (*Node, error) {
 	// The HSS sends RTR and PPR over the connection we opened (TS 29.229 6.1.9, 6.1.11).
 	n.diam.Handle(dict.AppCx, cx.CmdRegistrationTermination, n.registrar.RTR)
 	n.diam.Handle(dict.AppCx, cx.CmdPushProfile, n.registrar.PPR)
-	n.admin.AddCheck("diameter", func() (bool, any) { return true, n.diam.Peers() })
+	n.admin.AddCheck("diameter", n.diam.Health)
 	n.admin.Routes(n.routes)
 	return n, nil
 }

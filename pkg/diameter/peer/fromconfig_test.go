@@ -1,9 +1,12 @@
 package peer
 
 import (
+	"log/slog"
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/imscore/imscore/pkg/config"
 )
@@ -36,5 +39,25 @@ func TestFromConfig(t *testing.T) {
 	}
 	if err := pc.Validate(); err != nil {
 		t.Errorf("Validate: %v", err)
+	}
+}
+
+func TestHealth(t *testing.T) {
+	var d config.Diameter
+	d.Defaults("hss")
+	server, err := New(FromConfig(d, AppCx), slog.New(slog.DiscardHandler), prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := server.Health(); !ok {
+		t.Error("a node that dials no peer is not healthy")
+	}
+	d.Peers = []config.Peer{{Host: "dra.example.org", Realm: "example.org", Endpoint: config.Endpoint{Addr: "127.0.0.1:1"}}}
+	client, err := New(FromConfig(d, AppCx), slog.New(slog.DiscardHandler), prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, detail := client.Health(); ok {
+		t.Errorf("healthy with its only peer not connected: %+v", detail)
 	}
 }

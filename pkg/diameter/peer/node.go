@@ -346,3 +346,15 @@ func (n *Node) runCtx() context.Context {
 func sortConns(cs []*conn) {
 	slices.SortFunc(cs, func(a, b *conn) int { return strings.Compare(strings.ToLower(a.host), strings.ToLower(b.host)) })
 }
+
+// Health is the node's /healthz check: ok when every peer we dial is connected and OKAY (a
+// server that only accepts connections is always ok), with the peer list as detail.
+func (n *Node) Health() (bool, any) {
+	peers := n.Peers()
+	for _, p := range peers {
+		if p.Outbound && p.State != stateOkay.String() {
+			return false, peers
+		}
+	}
+	return true, peers
+}
