@@ -27,10 +27,13 @@ var services = []string{"hss", "dra", "icscf", "scscf", "pcscf", "ussd", "smsip"
 
 const apiToken = "compose-admin"
 
-// The subscriber of the SIPp scenarios in test/sipp.
+// The home domain of deploy/, and the subscriber of the SIPp scenarios in test/sipp and a
+// second one with the same keys (test/sipp/register_aka_user.xml).
 const (
-	akaIMSI = "001010000000001"
-	akaIMPU = "sip:" + akaIMSI + "@ims.mnc001.mcc001.3gppnetwork.org"
+	homeDomain = "ims.mnc001.mcc001.3gppnetwork.org"
+	akaIMSI    = "001010000000001"
+	akaIMPU    = "sip:" + akaIMSI + "@" + homeDomain
+	bobIMSI    = "001010000000012"
 )
 
 // healthyTimeout bounds the wait for every container to be healthy after up or start.
@@ -248,41 +251,112 @@ func (l *lab) requireSubscriber(imsi, when string) {
 	}
 }
 
-// register runs test/sipp/register_aka.xml (IMS AKA as akaIMSI, then a re-registration) from
-// 127.0.0.1 against the P-CSCF's published port. SIPp answers wrongly when RES holds a 0x00
-// byte (a random RAND makes that happen now and then): a failure is retried.
-func (l *lab) register(sipp, when string) {
-	l.t.Helper()
-	sf, err := filepath.Abs(filepath.Join(root, "test", "sipp", "register_aka.xml"))
-	if err != nil {
-		l.t.Fatal(err)
-	}
-	var out []byte
-	for range 3 {
-		cmd := exec.Command(sipp, "-sf", sf, "-m", "1", "-t", "u1", "-i", "127.0.0.1", "-p", strconv.Itoa(freePort(l.t)),
-			"-timeout", "20s", "-timeout_error", "-trace_err", "-nostdin", fmt.Sprintf("127.0.0.1:%d", l.sipPort))
-		cmd.Dir = l.t.TempDir()
-		if out, err = cmd.CombinedOutput(); err == nil {
-			return
-		}
-		logs, _ := filepath.Glob(filepath.Join(cmd.Dir, "*_errors.log"))
-		for _, f := range logs {
-			b, _ := os.ReadFile(f)
-			out = append(out, b...)
-		}
-		l.t.Logf("%s: SIPp registration failed, retrying: %v\n%s", when, err, out)
-		time.Sleep(2 * time.Second)
-	}
-	l.t.Fatalf("%s: SIPp registration through the P-CSCF failed: %v\n%s", when, err, out)
+// ue is a SIPp UE on the host: it registers, calls and answers from its port on 127.0.0.1,
+// which is its flow at the P-CSCF (reached through the published port, so the P-CSCF sees the
+// docker gateway's address and port of that flow, and answers and sends there).
+type ue struct {
+	imsi string
+	port int
 }
 
-// requireRegistered fails unless the S-CSCF holds a registration of akaIMSI's SIP URI.
-func (l *lab) requireRegistered(when string) {
-	l.t.Helper()
-	code, body := l.api(l.scscfPort, http.MethodGet, "/registrations?impu="+url.QueryEscape(akaIMPU), "")
-	if code != http.StatusOK {
-		l.t.Fatalf("%s: the S-CSCF has no registration of %s: %d %s", when, akaIMPU, code, body)
+func (u ue) impu() string { return "sip:" + u.imsi + "@" + homeDomain }
+
+// sipp runs a scenario of test/sipp as one call from 127.0.0.1:port (UDP), against target
+// unless it is "" (an answering scenario), and returns its error with SIPp's error log.
+func (l *lab) sipp(sipp, scenario string, port int, target string, extra ...string) error {
+	sf, err := filepath.Abs(filepath.Join(root, "test", "sipp", scenario))
+	if err != nil {
+		return err
 	}
+	args := append([]string{"-sf", sf, "-m", "1", "-t", "u1", "-i", "127.0.0.1", "-p", strconv.Itoa(port),
+		"-timeout", "20s", "-timeout_error", "-trace_err", "-nostdin"}, extra...)
+	if target != "" {
+		args = append(args, target)
+	}
+	cmd := exec.Command(sipp, args...)
+	cmd.Dir = l.t.TempDir()
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		return nil
+	}
+	logs, _ := filepath.Glob(filepath.Join(cmd.Dir, "*_errors.log"))
+	for _, f := range logs {
+		b, _ := os.ReadFile(f)
+		out = append(out, b...)
+	}
+	return fmt.Errorf("sipp %s: %v\n%s", scenario, err, out)
+}
+
+// pcscf is the P-CSCF's SIP port published on 127.0.0.1.
+func (l *lab) pcscf() string { return fmt.Sprintf("127.0.0.1:%d", l.sipPort) }
+
+// register registers u with IMS AKA through the P-CSCF's published port, with
+// test/sipp/register_aka.xml (akaIMSI, then a re-registration) or register_aka_user.xml (any
+// IMSI with the scenario keys). SIPp answers wrongly when RES holds a 0x00 byte (a random RAND
+// makes that happen now and then): a failure is retried.
+func (l *lab) register(sipp string, u ue, when string) {
+	l.t.Helper()
+	scenario, extra := "register_aka.xml", []string(nil)
+	if u.imsi != akaIMSI {
+		scenario, extra = "register_aka_user.xml", []string{"-key", "imsi", u.imsi, "-au", u.imsi + "@" + homeDomain}
+	}
+	var err error
+	for range 3 {
+		if err = l.sipp(sipp, scenario, u.port, l.pcscf(), extra...); err == nil {
+			return
+		}
+		l.t.Logf("%s: SIPp registration failed, retrying: %v", when, err)
+		time.Sleep(2 * time.Second)
+	}
+	l.t.Fatalf("%s: SIPp registration of %s through the P-CSCF failed: %v", when, u.imsi, err)
+}
+
+// requireRegistered fails unless the S-CSCF holds a registration of impu.
+func (l *lab) requireRegistered(impu, when string) {
+	l.t.Helper()
+	code, body := l.api(l.scscfPort, http.MethodGet, "/registrations?impu="+url.QueryEscape(impu), "")
+	if code != http.StatusOK {
+		l.t.Fatalf("%s: the S-CSCF has no registration of %s: %d %s", when, impu, code, body)
+	}
+}
+
+// call runs the caller's scenario (uac_cancel.xml, uac_message.xml) from a to b through the
+// P-CSCF while b answers with its scenario from its registered flow: the terminating request
+// must come back from the P-CSCF through the published port to the UE on the host.
+func (l *lab) call(sipp, uac, uas string, a, b ue) {
+	l.t.Helper()
+	answered := make(chan error, 1)
+	go func() { answered <- l.sipp(sipp, uas, b.port, "", "-key", "imsi", b.imsi) }()
+	// SIPp binds its port within a few milliseconds; the caller's request must find it.
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		pc, err := net.ListenPacket("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(b.port)))
+		if err != nil {
+			break
+		}
+		pc.Close()
+	}
+	err := l.sipp(sipp, uac, a.port, l.pcscf(), "-key", "imsi", a.imsi, "-key", "caller", a.impu(), "-key", "callee", b.impu())
+	var aerr error
+	select {
+	case aerr = <-answered:
+	case <-time.After(30 * time.Second):
+		aerr = fmt.Errorf("%s did not finish", uas)
+	}
+	if err != nil || aerr != nil {
+		l.t.Fatalf("%s from %s to %s:\ncaller: %v\nanswering side: %v", uac, a.imsi, b.imsi, err, aerr)
+	}
+}
+
+// captureBridge starts tshark on the lab network's bridge (br- and the first 12 characters of
+// the network ID), for SIP and Diameter on their standard ports (5060 and 3868 in deploy/).
+func (l *lab) captureBridge() *testutil.Capture {
+	l.t.Helper()
+	out, err := exec.Command("docker", "network", "inspect", l.project+"_ims", "-f", "{{.Id}}").CombinedOutput()
+	id := strings.TrimSpace(string(out))
+	if err != nil || len(id) < 12 {
+		l.t.Fatalf("docker network inspect %s_ims: %v\n%s", l.project, err, out)
+	}
+	return testutil.StartCapture(l.t, "br-"+id[:12], "port 5060 or port 3868")
 }
 
 // buildImages runs `make build images`, so that the lab runs the code under test.
@@ -324,11 +398,13 @@ func TestComposeOverrideConfig(t *testing.T) {
 	}
 }
 
-// TestComposeLab brings the lab up from freshly built images, provisions a subscriber through
-// the published REST port, registers it with SIPp through the published P-CSCF port, and shows
+// TestComposeLab brings the lab up from freshly built images, provisions two subscribers through
+// the published REST port, registers both with SIPp through the published P-CSCF port, has the
+// first call the second and cancel, then send it a MESSAGE (the terminating requests reach the UE on the
+// host through the published port), with tshark on the lab's bridge (see requireNamed), and shows
 // that the subscriber and the registration survive a stop/start of the hss and scscf
 // containers and a `down` (without -v) and `up` (the named volumes keep the data), and that a
-// UE registers again after each.
+// UE registers again after each. With IMS_ARTIFACTS set the pcap is kept there.
 func TestComposeLab(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds images and runs the compose lab")
@@ -340,16 +416,19 @@ func TestComposeLab(t *testing.T) {
 	l.waitHealthy()
 	l.waitPeers("dra", "icscf", "scscf")
 
-	// The subscriber of the SIPp scenarios in test/sipp (their keys, AMF and identities).
-	sub := `{"imsi":"` + akaIMSI + `","msisdn":"15550001",
+	// The subscribers of the SIPp scenarios in test/sipp (their keys, AMF and identities).
+	for i, imsi := range []string{akaIMSI, bobIMSI} {
+		msisdn := fmt.Sprintf("1555%04d", i+1)
+		sub := `{"imsi":"` + imsi + `","msisdn":"` + msisdn + `",
 		"auth":{"k":"8baf473f2f8fd09487cccbd7097c6862","op":"e734f8734007d6c5ce7a0508809e7e9c","amf":"8000"},
-		"ims":{"impi":"` + akaIMSI + `@ims.mnc001.mcc001.3gppnetwork.org",
-			"impus":["` + akaIMPU + `","tel:+15550001"],"ifc_set":"default"},
+		"ims":{"impi":"` + imsi + `@` + homeDomain + `",
+			"impus":["sip:` + imsi + `@` + homeDomain + `","tel:+` + msisdn + `"],"ifc_set":"default"},
 		"apns":["internet","ims"]}`
-	if code, body := l.api(l.apiPort, http.MethodPost, "/subscribers", sub); code != http.StatusCreated && code != http.StatusOK {
-		t.Fatalf("POST /subscribers = %d %s", code, body)
+		if code, body := l.api(l.apiPort, http.MethodPost, "/subscribers", sub); code != http.StatusCreated && code != http.StatusOK {
+			t.Fatalf("POST /subscribers %s = %d %s", imsi, code, body)
+		}
+		l.requireSubscriber(imsi, "after provisioning")
 	}
-	l.requireSubscriber(akaIMSI, "after provisioning")
 
 	// Registrations need SIPp: without it the data checks still run.
 	sipp, err := exec.LookPath("sipp")
@@ -358,8 +437,21 @@ func TestComposeLab(t *testing.T) {
 	}
 	withSIPp := err == nil
 	if withSIPp {
-		l.register(sipp, "first registration")
-		l.requireRegistered("after registering")
+		// Both UEs register, then A calls B, who rings, A cancels, and A sends B a MESSAGE,
+		// all through the published P-CSCF port, while tshark captures SIP and Diameter on
+		// the lab's bridge. The INVITE, CANCEL and MESSAGE reach B over its flow (the docker
+		// gateway's address and port the P-CSCF saw its REGISTER from). An answered call
+		// (uac_call.xml) cannot run here yet: the P-CSCF forwards requests inside a dialog to
+		// the Request-URI, B's contact 127.0.0.1, which is not B's flow in the container.
+		capture := l.captureBridge()
+		alice, bob := ue{akaIMSI, freePort(t)}, ue{bobIMSI, freePort(t)}
+		for _, u := range []ue{alice, bob} {
+			l.register(sipp, u, "first registration")
+			l.requireRegistered(u.impu(), "after registering")
+		}
+		l.call(sipp, "uac_cancel.xml", "uas_cancel.xml", alice, bob)
+		l.call(sipp, "uac_message.xml", "uas_message.xml", alice, bob)
+		requireNamed(t, capture.Stop())
 	} else {
 		t.Log("sipp not installed: registrations not checked (make test installs it)")
 	}
@@ -390,8 +482,36 @@ func TestComposeLab(t *testing.T) {
 		l.waitPeers("dra", "icscf", "scscf")
 		l.requireSubscriber(akaIMSI, step.name)
 		if withSIPp {
-			l.requireRegistered(step.name)
-			l.register(sipp, "new registration "+step.name)
+			l.requireRegistered(akaIMPU, step.name)
+			l.register(sipp, ue{akaIMSI, freePort(t)}, "new registration "+step.name)
+		}
+	}
+}
+
+// requireNamed checks the lab's capture: tshark finds no malformed packet and no expert warning,
+// and names the SIP methods of the registrations, cancelled call and MESSAGE and the Cx commands (TS
+// 29.229 6.1: UAR, MAR, SAR, LIR), request and answer, on their standard ports.
+func requireNamed(t *testing.T, pcap string) {
+	t.Helper()
+	testutil.AssertClean(t, pcap)
+	for _, method := range []string{"REGISTER", "INVITE", "CANCEL", "ACK", "MESSAGE"} {
+		if rows := testutil.Decode(t, pcap, fmt.Sprintf("sip.Method == %q", method), "frame.number"); len(rows) == 0 {
+			t.Errorf("tshark names no SIP %s in the capture", method)
+		}
+	}
+	for _, cmd := range []struct {
+		code int
+		name string
+	}{{300, "User-Authorization"}, {301, "Server-Assignment"}, {302, "Location-Info"}, {303, "Multimedia-Auth"}} {
+		for _, flag := range []int{1, 0} {
+			rows := testutil.Decode(t, pcap, fmt.Sprintf("diameter.cmd.code == %d && diameter.flags.request == %d", cmd.code, flag), "_ws.col.Info")
+			if len(rows) == 0 {
+				t.Errorf("no Diameter command %d (request flag %d) in the capture", cmd.code, flag)
+				continue
+			}
+			if !strings.Contains(rows[0][0], cmd.name) {
+				t.Errorf("command %d: tshark names it %q, want %s", cmd.code, rows[0][0], cmd.name)
+			}
 		}
 	}
 }
