@@ -18,7 +18,18 @@ import (
 // them along their Route set.
 func (n *Node) sessions(next imssip.Handler) imssip.Handler {
 	return func(r *imssip.Request) {
-		if r.Method == gosip.REGISTER || r.InDialog() {
+		if r.Method == gosip.REGISTER {
+			next(r)
+			return
+		}
+		if r.InDialog() {
+			// A request in a dialog towards the UE (no Route left, a registered contact as
+			// Request-URI) takes the UE's flow, as the initial request did: the contact
+			// address may not be reachable from here (NAT, containers; RFC 5626 5.3).
+			if b, ok := n.bindings.byContact(r.Recipient); ok && r.Route() == nil {
+				r.Forward(imssip.Forward{NextHops: flowOf(b)})
+				return
+			}
 			next(r)
 			return
 		}
@@ -81,14 +92,19 @@ func (n *Node) terminate(r *imssip.Request) {
 		r.Reply(gosip.StatusNotFound, "Not Registered Here")
 		return
 	}
-	f := imssip.Forward{RecordRoute: true}
-	if host, port, err := net.SplitHostPort(b.Source); err == nil {
-		p, _ := strconv.Atoi(port)
-		flow := gosip.Uri{Scheme: "sip", Host: host, Port: p, UriParams: gosip.NewParams()}
-		flow.UriParams.Add("transport", strings.ToLower(b.Transport))
-		f.NextHops = []gosip.Uri{flow}
+	r.Forward(imssip.Forward{RecordRoute: true, NextHops: flowOf(b)})
+}
+
+// flowOf is the next hop to the UE of binding b: the address and transport it registered from.
+func flowOf(b Binding) []gosip.Uri {
+	host, port, err := net.SplitHostPort(b.Source)
+	if err != nil {
+		return nil
 	}
-	r.Forward(f)
+	p, _ := strconv.Atoi(port)
+	flow := gosip.Uri{Scheme: "sip", Host: host, Port: p, UriParams: gosip.NewParams()}
+	flow.UriParams.Add("transport", strings.ToLower(b.Transport))
+	return []gosip.Uri{flow}
 }
 
 // defaultIdentity is the first P-Associated-URI of the registration (RFC 7315 4.1: the
