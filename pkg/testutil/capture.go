@@ -346,3 +346,36 @@ func (b *Buffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// Command is a Diameter command a capture must hold, request and answer, with the name
+// Wireshark gives it.
+type Command struct {
+	Code int
+	Name string
+}
+
+// CxCommands are the Cx commands of a registration and a call (TS 29.229 6.1).
+var CxCommands = []Command{{300, "User-Authorization"}, {301, "Server-Assignment"}, {302, "Location-Info"}, {303, "Multimedia-Auth"}}
+
+// RequireNamed fails the test unless tshark names every SIP method and every Diameter command
+// (request and answer) in pcap.
+func (d Dissector) RequireNamed(t testing.TB, pcap string, methods []string, cmds []Command) {
+	t.Helper()
+	for _, method := range methods {
+		if rows := d.Decode(t, pcap, fmt.Sprintf("sip.Method == %q", method), "frame.number"); len(rows) == 0 {
+			t.Errorf("tshark names no SIP %s in the capture", method)
+		}
+	}
+	for _, cmd := range cmds {
+		for _, flag := range []int{1, 0} {
+			rows := d.Decode(t, pcap, fmt.Sprintf("diameter.cmd.code == %d && diameter.flags.request == %d", cmd.Code, flag), "_ws.col.Info")
+			if len(rows) == 0 {
+				t.Errorf("no Diameter command %d (request flag %d) in the capture", cmd.Code, flag)
+				continue
+			}
+			if !strings.Contains(rows[0][0], cmd.Name) {
+				t.Errorf("command %d: tshark names it %q, want %s", cmd.Code, rows[0][0], cmd.Name)
+			}
+		}
+	}
+}

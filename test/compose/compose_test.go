@@ -494,24 +494,5 @@ func TestComposeLab(t *testing.T) {
 func requireNamed(t *testing.T, pcap string) {
 	t.Helper()
 	testutil.AssertClean(t, pcap)
-	for _, method := range []string{"REGISTER", "INVITE", "CANCEL", "ACK", "MESSAGE"} {
-		if rows := testutil.Decode(t, pcap, fmt.Sprintf("sip.Method == %q", method), "frame.number"); len(rows) == 0 {
-			t.Errorf("tshark names no SIP %s in the capture", method)
-		}
-	}
-	for _, cmd := range []struct {
-		code int
-		name string
-	}{{300, "User-Authorization"}, {301, "Server-Assignment"}, {302, "Location-Info"}, {303, "Multimedia-Auth"}} {
-		for _, flag := range []int{1, 0} {
-			rows := testutil.Decode(t, pcap, fmt.Sprintf("diameter.cmd.code == %d && diameter.flags.request == %d", cmd.code, flag), "_ws.col.Info")
-			if len(rows) == 0 {
-				t.Errorf("no Diameter command %d (request flag %d) in the capture", cmd.code, flag)
-				continue
-			}
-			if !strings.Contains(rows[0][0], cmd.name) {
-				t.Errorf("command %d: tshark names it %q, want %s", cmd.code, rows[0][0], cmd.name)
-			}
-		}
-	}
+	testutil.Dissector{}.RequireNamed(t, pcap, []string{"REGISTER", "INVITE", "CANCEL", "ACK", "MESSAGE"}, testutil.CxCommands)
 }
