@@ -43,21 +43,6 @@ func startChain(t *testing.T, extra ...int) *chain {
 	}
 	c.capture = testutil.StartCapture(t, "lo", strings.Join(filter, " or "))
 	draPeer := fmt.Sprintf(`{host: dra.%s, realm: %s, network: tcp, addr: "127.0.0.1:%d", apps: [cx]}`, homeDomain, homeDomain, c.draDiam)
-	serving := func(addr string) func() bool {
-		return func() bool {
-			conn, err := net.DialTimeout("tcp", addr, time.Second)
-			if err == nil {
-				conn.Close()
-			}
-			return err == nil
-		}
-	}
-	okay := func(admin string) func() bool {
-		return func() bool {
-			_, body, err := httpBody("GET", "http://"+admin+"/healthz", "", "")
-			return err == nil && strings.Contains(body, "OKAY")
-		}
-	}
 	startProcess(t, binDir, "hss", t.TempDir(), fmt.Sprintf(`admin: {listen: %q}
 diameter:
   listen: [{network: tcp, addr: "127.0.0.1:%d"}]

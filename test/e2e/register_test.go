@@ -376,21 +376,6 @@ func TestRegistrationThroughTheChain(t *testing.T) {
 	)
 	capture := testutil.StartCapture(t, "lo", fmt.Sprintf("port %d or port %d or port %d or port %d or port %d or port %d",
 		hssDiam, draDiam, scscfSIP, icscfSIP, pcscfSIP, uePort))
-	serving := func(addr string) func() bool {
-		return func() bool {
-			c, err := net.DialTimeout("tcp", addr, time.Second)
-			if err == nil {
-				c.Close()
-			}
-			return err == nil
-		}
-	}
-	okay := func(admin string) func() bool {
-		return func() bool {
-			_, body, err := httpBody("GET", "http://"+admin+"/healthz", "", "")
-			return err == nil && strings.Contains(body, "OKAY")
-		}
-	}
 
 	startProcess(t, binDir, "hss", t.TempDir(), fmt.Sprintf(`admin: {listen: %q}
 diameter:
@@ -482,5 +467,24 @@ icscf: "sip:127.0.0.1:%d"
 		if rows := d.Decode(t, pcap, want, "frame.number"); len(rows) == 0 {
 			t.Errorf("no %s in the capture", want)
 		}
+	}
+}
+
+// serving reports whether something accepts TCP connections at addr (a node's admin server).
+func serving(addr string) func() bool {
+	return func() bool {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	}
+}
+
+// okay reports whether the /healthz of the admin server at admin lists a Diameter peer OKAY.
+func okay(admin string) func() bool {
+	return func() bool {
+		_, body, err := httpBody("GET", "http://"+admin+"/healthz", "", "")
+		return err == nil && strings.Contains(body, "OKAY")
 	}
 }
