@@ -64,8 +64,9 @@ type Registrar struct {
 	authMu sync.Mutex
 	auths  map[string]*authState // by IMPI and IMPU
 
-	ctx context.Context // Run's context, for work that outlives a transaction
-	bg  sync.WaitGroup
+	ctx      context.Context // Run's context, for work that outlives a transaction
+	stopping bool            // set under mu once Run waits for bg: no new background work
+	bg       sync.WaitGroup
 }
 
 // New builds the registrar and restores the registrations of st. reg may be nil.
@@ -123,6 +124,10 @@ func (r *Registrar) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
+			// Every bg.Go happens under mu before stopping is set, so none races the Wait.
+			r.mu.Lock()
+			r.stopping = true
+			r.mu.Unlock()
 			r.bg.Wait()
 			return nil
 		case now := <-t.C:
@@ -279,8 +284,15 @@ func clone(reg *regstore.Registration) *regstore.Registration {
 	return &c
 }
 
-// goBG runs f in the background, tracked so that Run waits for it at shutdown.
+// goBG runs f in the background, tracked so that Run waits for it at shutdown. Work handed
+// over once shutdown has begun is dropped.
 func (r *Registrar) goBG(f func(ctx context.Context)) {
-	ctx := r.runCtx()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stopping {
+		r.log.Debug("shutting down: background work dropped")
+		return
+	}
+	ctx := r.ctx
 	r.bg.Go(func() { f(context.WithoutCancel(ctx)) })
 }
