@@ -2,6 +2,7 @@ package icscf
 
 import (
 	"strconv"
+	"time"
 
 	"github.com/imscore/imscore/pkg/config"
 	imssip "github.com/imscore/imscore/pkg/sip"
@@ -17,6 +18,11 @@ type Config struct {
 	// SCSCFs are the S-CSCFs this I-CSCF chooses among when the HSS answers with
 	// Server-Capabilities instead of a Server-Name (TS 29.228 6.1.1.1, TS 24.229 5.3.1.2).
 	SCSCFs []SCSCF `yaml:"scscfs"`
+	// SCSCFAnswerTimeout is how long an S-CSCF may leave a REGISTER without any response
+	// before the I-CSCF selects another (TS 24.229 5.3.1.3); well under the UE's 32 s
+	// transaction timeout, so the next S-CSCF still has time. 0 waits for the transaction
+	// timeout (64*T1).
+	SCSCFAnswerTimeout config.Duration `yaml:"scscf_answer_timeout"`
 }
 
 // SCSCF is one S-CSCF the I-CSCF may choose: its name as the HSS knows it, a SIP URI that is
@@ -37,6 +43,7 @@ func (c *Config) Defaults() {
 	c.Diameter.Defaults(Name)
 	c.Diameter.Peers = []config.Peer{config.DRAPeer(config.AppCx)}
 	c.SCSCFs = []SCSCF{{Name: "sip:" + config.SCSCFSIPAddr}}
+	c.SCSCFAnswerTimeout = config.Duration(10 * time.Second)
 }
 
 // Validate reports every problem in the configuration at once.
@@ -51,6 +58,9 @@ func (c Config) Validate() error {
 	}
 	if len(c.Diameter.Peers) == 0 {
 		p.Addf("diameter.peers", "is empty: the I-CSCF needs a Cx peer (the DRA or the HSS)")
+	}
+	if c.SCSCFAnswerTimeout < 0 {
+		p.Addf("scscf_answer_timeout", "is negative")
 	}
 	names := map[string]int{}
 	for i, s := range c.SCSCFs {

@@ -77,7 +77,8 @@ func startHSS(t *testing.T) *fakeHSS {
 func (h *fakeHSS) set(f func(*cx.UAR) (*cx.UAA, error)) { h.answer.Store(&f) }
 
 // startNode runs an I-CSCF whose Cx peer is at hssAddr and that knows scscfs.
-func startNode(t *testing.T, hssAddr string, scscfs []SCSCF, waitPeer bool) *Node {
+// opts edit the configuration before the node is made.
+func startNode(t *testing.T, hssAddr string, scscfs []SCSCF, waitPeer bool, opts ...func(*Config)) *Node {
 	t.Helper()
 	var cfg Config
 	cfg.Defaults()
@@ -87,6 +88,9 @@ func startNode(t *testing.T, hssAddr string, scscfs []SCSCF, waitPeer bool) *Nod
 		Endpoint: config.Endpoint{Network: "tcp", Addr: hssAddr}, Apps: []string{config.AppCx}}}
 	cfg.Diameter.RequestTimeout = config.Duration(2 * time.Second)
 	cfg.SCSCFs = scscfs
+	for _, o := range opts {
+		o(&cfg)
+	}
 	n, err := New(cfg, siptest.Logger())
 	if err != nil {
 		t.Fatal(err)
@@ -334,6 +338,131 @@ func TestSIPStatusMapping(t *testing.T) {
 			code, reason, retry := sipStatus(tt.err)
 			if code != tt.code || retry != tt.retry || reason == "" || strings.TrimSpace(reason) != reason {
 				t.Errorf("sipStatus = %d %q %v, want %d retry %v", code, reason, retry, tt.code, tt.retry)
+			}
+		})
+	}
+}
+
+// TestRegisterReselection: an S-CSCF named by Server-Name that fails the REGISTER makes the
+// I-CSCF ask the HSS for the capabilities and try another one (TS 24.229 5.3.1.3).
+func TestRegisterReselection(t *testing.T) {
+	hss := startHSS(t)
+	plain := siptest.StartUAS(t, siptest.Respond(401, "Unauthorized"))
+	capable := siptest.StartUAS(t, siptest.Respond(401, "Unauthorized"))
+	broken := siptest.StartUAS(t, siptest.Respond(503, "Service Unavailable"))
+	failing := siptest.StartUAS(t, siptest.Respond(500, "Server Internal Error"))
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "sip:" + l.Addr().String() + ";transport=tcp"
+	l.Close()
+	// A UDP socket that reads and never answers.
+	silentConn, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { silentConn.Close() })
+	go func() {
+		buf := make([]byte, 65536)
+		for {
+			if _, _, err := silentConn.ReadFrom(buf); err != nil {
+				return
+			}
+		}
+	}()
+	silent := "sip:" + silentConn.LocalAddr().String()
+	name := func(u *siptest.UAS) string { uri := u.URI(""); return uri.String() }
+	n := startNode(t, hss.addr, []SCSCF{{Name: name(plain)}, {Name: name(capable), Capabilities: []uint32{7, 9}},
+		{Name: name(broken), Capabilities: []uint32{11}}, {Name: dead, Capabilities: []uint32{12}},
+		{Name: name(failing), Capabilities: []uint32{13}}, {Name: silent, Capabilities: []uint32{14}}}, true,
+		func(c *Config) { c.SCSCFAnswerTimeout = config.Duration(300 * time.Millisecond) })
+	byName := func(s string) func(*cx.UAR) (*cx.UAA, error) {
+		return func(*cx.UAR) (*cx.UAA, error) {
+			return &cx.UAA{AnswerHeader: msg.AnswerHeader{ExperimentalResult: experimental(cx.DiameterSubsequentRegistration)}, ServerName: s}, nil
+		}
+	}
+	withCaps := func(caps cx.ServerCapabilities) func(*cx.UAR) (*cx.UAA, error) {
+		return func(*cx.UAR) (*cx.UAA, error) {
+			return &cx.UAA{AnswerHeader: msg.AnswerHeader{ExperimentalResult: experimental(cx.DiameterFirstRegistration)}, ServerCapabilities: &caps}, nil
+		}
+	}
+	reg, regCaps, dereg := cx.UserAuthorizationTypeRegistration, cx.UserAuthorizationTypeRegistrationAndCapabilities, cx.UserAuthorizationTypeDeRegistration
+	tests := []struct {
+		name    string
+		expires string
+		first   func(*cx.UAR) (*cx.UAA, error) // answer to the first UAR
+		second  func(*cx.UAR) (*cx.UAA, error) // to the REGISTRATION_AND_CAPABILITIES one
+		status  int
+		retry   bool
+		uars    []cx.UserAuthorizationType
+		at      []*siptest.UAS
+	}{
+		{name: "503 from the named S-CSCF: the capable one", expires: "600", first: byName(name(broken)),
+			second: withCaps(cx.ServerCapabilities{OptionalCapability: []uint32{9}}),
+			status: 401, uars: []cx.UserAuthorizationType{reg, regCaps}, at: []*siptest.UAS{broken, capable}},
+		{name: "500 from the named S-CSCF, the HSS names it again: another one", expires: "600", first: byName(name(failing)),
+			second: byName(name(failing)),
+			status: 401, uars: []cx.UserAuthorizationType{reg, regCaps}, at: []*siptest.UAS{failing, plain}},
+		{name: "unreachable named S-CSCF, none other capable: 480 with Retry-After", expires: "600", first: byName(dead),
+			second: withCaps(cx.ServerCapabilities{MandatoryCapability: []uint32{12}}),
+			status: 480, retry: true, uars: []cx.UserAuthorizationType{reg, regCaps}},
+		{name: "silent named S-CSCF: the capable one", expires: "600", first: byName(silent),
+			second: withCaps(cx.ServerCapabilities{MandatoryCapability: []uint32{7}}),
+			status: 401, uars: []cx.UserAuthorizationType{reg, regCaps}, at: []*siptest.UAS{capable}},
+		{name: "silent named S-CSCF, none other capable: 504", expires: "600", first: byName(silent),
+			second: withCaps(cx.ServerCapabilities{MandatoryCapability: []uint32{14}}),
+			status: 504, uars: []cx.UserAuthorizationType{reg, regCaps}},
+		{name: "every capable S-CSCF fails, the last with 500: 480", expires: "600", first: byName(name(broken)),
+			second: withCaps(cx.ServerCapabilities{MandatoryCapability: []uint32{13}}),
+			status: 480, uars: []cx.UserAuthorizationType{reg, regCaps}, at: []*siptest.UAS{broken, failing}},
+		{name: "HSS unreachable on the second UAR", expires: "600", first: byName(name(broken)),
+			second: func(*cx.UAR) (*cx.UAA, error) { return nil, &msg.Error{Code: msg.ResultUnableToDeliver} },
+			status: 480, retry: true, uars: []cx.UserAuthorizationType{reg, regCaps}, at: []*siptest.UAS{broken}},
+		{name: "de-registration stays at its S-CSCF", expires: "0", first: byName(name(broken)),
+			status: 500, uars: []cx.UserAuthorizationType{dereg}, at: []*siptest.UAS{broken}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var calls atomic.Int32
+			hss.set(func(uar *cx.UAR) (*cx.UAA, error) {
+				if calls.Add(1) == 1 {
+					return tt.first(uar)
+				}
+				return tt.second(uar)
+			})
+			res := siptest.Do(t, siptest.NewClient(t), register(n, tt.expires, true))
+			if res.StatusCode != tt.status {
+				t.Fatalf("status %d %s, want %d", res.StatusCode, res.Reason, tt.status)
+			}
+			if got := res.GetHeader("Retry-After") != nil; got != tt.retry {
+				t.Errorf("Retry-After present %v, want %v", got, tt.retry)
+			}
+			var types []cx.UserAuthorizationType
+			for range tt.uars {
+				uar := <-hss.uars
+				types = append(types, *uar.UserAuthorizationType)
+			}
+			select {
+			case uar := <-hss.uars:
+				t.Errorf("unexpected UAR %+v", uar)
+			default:
+			}
+			if !slices.Equal(types, tt.uars) {
+				t.Errorf("UAR types %v, want %v", types, tt.uars)
+			}
+			for name, u := range map[string]*siptest.UAS{"plain": plain, "capable": capable, "broken": broken, "failing": failing} {
+				want := slices.Contains(tt.at, u)
+				select {
+				case <-u.Requests:
+					if !want {
+						t.Errorf("REGISTER reached the %s S-CSCF", name)
+					}
+				default:
+					if want {
+						t.Errorf("REGISTER did not reach the %s S-CSCF", name)
+					}
+				}
 			}
 		})
 	}

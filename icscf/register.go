@@ -1,7 +1,9 @@
 package icscf
 
 import (
+	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -36,21 +38,95 @@ func (n *Node) register(next imssip.Handler) imssip.Handler {
 		uaa, err := n.query(r, uar)
 		var scscfs []gosip.Uri
 		if err == nil {
-			scscfs, err = n.selectSCSCF(uaa)
+			scscfs, err = n.selectSCSCF(uaa, nil)
 		}
 		if err != nil {
-			code, reason, retry := sipStatus(err)
-			log.Info("icscf: REGISTER refused", "status", code, logging.KeyErr, err)
+			refuse(r, log, err)
+			return
+		}
+		n.forwardRegister(r, log, *uar.UserAuthorizationType, scscfs, uaa.ServerName != "")
+	}
+}
+
+// refuse answers a REGISTER the I-CSCF cannot forward, err mapped by sipStatus.
+func refuse(r *imssip.Request, log *slog.Logger, err error) {
+	code, reason, retry := sipStatus(err)
+	log.Info("icscf: REGISTER refused", "status", code, logging.KeyErr, err)
+	var hdrs []gosip.Header
+	if retry {
+		hdrs = append(hdrs, gosip.NewHeader("Retry-After", retryAfter))
+	}
+	r.Reply(code, reason, hdrs...)
+}
+
+// forwardRegister sends the REGISTER to the S-CSCFs of scscfs in turn until one answers (TS
+// 24.229 5.3.1.3): when the S-CSCF does not answer (nothing within scscf_answer_timeout, or a
+// transport error) or answers 3xx, 480 or 5xx, the next one is tried. When the UAA named the
+// S-CSCF (Server-Name), there is no next one: the I-CSCF asks the HSS again with
+// REGISTRATION_AND_CAPABILITIES and selects among the Server-Capabilities, leaving out the
+// S-CSCFs already tried. A de-registration goes only to the S-CSCF that holds the registration.
+// When no S-CSCF is left: 504 if the last one did not answer in time, else 480 (with
+// Retry-After after a 503 or a transport error).
+func (n *Node) forwardRegister(r *imssip.Request, log *slog.Logger, authType cx.UserAuthorizationType, scscfs []gosip.Uri, byName bool) {
+	var tried []gosip.Uri
+	for {
+		target := scscfs[0]
+		scscfs = scscfs[1:]
+		log.Debug("icscf: REGISTER to S-CSCF", "scscf", target.String(), "alternatives", len(scscfs))
+		failed := 0
+		r.Forward(imssip.Forward{NextHops: []gosip.Uri{target}, AnswerTimeout: n.cfg.SCSCFAnswerTimeout.D(), Declined: func(code int) bool {
+			if authType == cx.UserAuthorizationTypeDeRegistration || !reselect(code) {
+				return false
+			}
+			failed = code
+			return true
+		}})
+		if failed == 0 {
+			return
+		}
+		tried = append(tried, target)
+		log.Info("icscf: S-CSCF failed the REGISTER, selecting another", "scscf", target.String(), "status", failed)
+		if byName && slices.ContainsFunc(n.cfg.SCSCFs, func(s SCSCF) bool { return !slices.ContainsFunc(tried, sameName(s.Name)) }) {
+			// Chosen by Server-Name: ask the HSS for the capabilities (TS 24.229 5.3.1.3, TS
+			// 29.228 6.1.1.1). With every configured S-CSCF tried, no answer could name another.
+			byName = false
+			uar, _ := n.uar(r.Request) // parsed once already
+			caps := cx.UserAuthorizationTypeRegistrationAndCapabilities
+			uar.UserAuthorizationType = &caps
+			uaa, err := n.query(r, uar)
+			if err == nil {
+				scscfs, err = n.selectSCSCF(uaa, tried)
+			}
+			if err != nil && !errors.Is(err, errNoSCSCF) {
+				refuse(r, log.With(logging.KeySessionID, uar.SessionID), err)
+				return
+			}
+		}
+		if len(scscfs) == 0 {
+			code, reason := gosip.StatusTemporarilyUnavailable, "Temporarily Unavailable"
 			var hdrs []gosip.Header
-			if retry {
+			switch failed {
+			case gosip.StatusRequestTimeout:
+				code, reason = statusServerTimeout, "Server Time-out"
+			case gosip.StatusServiceUnavailable:
+				// Overloaded or unreachable (RFC 3261 21.5.4): the UE should wait.
 				hdrs = append(hdrs, gosip.NewHeader("Retry-After", retryAfter))
 			}
+			log.Info("icscf: REGISTER refused, no other S-CSCF", "status", code, "tried", len(tried))
 			r.Reply(code, reason, hdrs...)
 			return
 		}
-		log.Debug("icscf: REGISTER to S-CSCF", "scscf", scscfs[0].String(), "alternatives", len(scscfs)-1)
-		r.Forward(imssip.Forward{NextHops: scscfs})
 	}
+}
+
+// statusServerTimeout is 504 Server Time-out (RFC 3261 21.5.7), which sipgo does not name.
+const statusServerTimeout = 504
+
+// reselect reports whether an S-CSCF's final response to a REGISTER sends the I-CSCF to
+// another S-CSCF (TS 24.229 5.3.1.3): no answer (the proxy's 408, or 503 for a transport
+// error), a redirection, 480, or a server error.
+func reselect(code int) bool {
+	return code >= 300 && code < 400 || code == gosip.StatusRequestTimeout || code == gosip.StatusTemporarilyUnavailable || code >= 500 && code < 600
 }
 
 // uar builds the User-Authorization-Request for a REGISTER (TS 29.228 6.1.1, TS 24.229
@@ -156,19 +232,21 @@ func (n *Node) query(r *imssip.Request, uar *cx.UAR) (*cx.UAA, error) {
 	return &uaa, nil
 }
 
-// selectSCSCF lists the S-CSCFs for the REGISTER, best first (TS 24.229 5.3.1.2, TS 29.228
-// 6.7): the UAA's Server-Name alone, else the configured S-CSCFs with every mandatory
-// capability, the HSS's preferred names first, then the most optional capabilities, then
-// configuration order. The others are where the REGISTER goes when the first does not answer
-// (TS 24.229 5.3.1.3; we choose among the capabilities already received instead of asking the
-// HSS again with REGISTRATION_AND_CAPABILITIES).
-func (n *Node) selectSCSCF(uaa *cx.UAA) ([]gosip.Uri, error) {
+// selectSCSCF lists the S-CSCFs for the REGISTER, best first, without those in exclude (TS
+// 24.229 5.3.1.2, TS 29.228 6.7): the UAA's Server-Name alone, else the configured S-CSCFs with
+// every mandatory capability, the HSS's preferred names first, then the most optional
+// capabilities, then configuration order. The others are where the REGISTER goes when the
+// first one fails (TS 24.229 5.3.1.3).
+func (n *Node) selectSCSCF(uaa *cx.UAA, exclude []gosip.Uri) ([]gosip.Uri, error) {
+	excluded := func(u gosip.Uri) bool { return slices.ContainsFunc(exclude, sameName(u.String())) }
 	if uaa.ServerName != "" {
 		u, err := imssip.ParseURI(uaa.ServerName)
 		if err != nil {
 			return nil, fmt.Errorf("%w: Server-Name: %w", errNoSCSCF, err)
 		}
-		return []gosip.Uri{u}, nil
+		if !excluded(u) {
+			return []gosip.Uri{u}, nil
+		}
 	}
 	// Our HSS leaves Server-Capabilities out when the subscriber has no capability set (an
 	// empty grouped AVP is legal, but Wireshark flags it): no requirement, any S-CSCF will do.
@@ -209,9 +287,19 @@ func (n *Node) selectSCSCF(uaa *cx.UAA) ([]gosip.Uri, error) {
 	out := make([]gosip.Uri, 0, len(cands))
 	for _, c := range cands {
 		u, _ := imssip.ParseURI(c.s.Name) // checked by Validate
-		out = append(out, u)
+		if !excluded(u) {
+			out = append(out, u)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%w: every capable one was tried", errNoSCSCF)
 	}
 	return out, nil
+}
+
+// sameName matches the URI of an S-CSCF named name.
+func sameName(name string) func(gosip.Uri) bool {
+	return func(u gosip.Uri) bool { return u.String() == name }
 }
 
 func hasAll(have, want []uint32) bool {

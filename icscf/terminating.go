@@ -29,7 +29,7 @@ func (n *Node) terminating(next imssip.Handler) imssip.Handler {
 		lia, err := n.locate(r, lir)
 		var scscfs []gosip.Uri
 		if err == nil {
-			scscfs, err = n.selectSCSCF(&cx.UAA{ServerName: lia.ServerName, ServerCapabilities: lia.ServerCapabilities})
+			scscfs, err = n.selectSCSCF(&cx.UAA{ServerName: lia.ServerName, ServerCapabilities: lia.ServerCapabilities}, nil)
 		}
 		if err != nil {
 			code, reason, retry := lirStatus(err)

@@ -31,13 +31,17 @@ type Contact struct {
 	Expires time.Time
 }
 
-// bindings are the registrations, in memory, by address-of-record.
+// bindings are the registrations, in memory, by address-of-record. The AORs changed since the
+// persister last took them are in dirty.
 type bindings struct {
-	mu sync.Mutex
-	m  map[string]*Binding
+	mu    sync.Mutex
+	m     map[string]*Binding
+	dirty map[string]struct{}
 }
 
-func newBindings() *bindings { return &bindings{m: map[string]*Binding{}} }
+func newBindings() *bindings {
+	return &bindings{m: map[string]*Binding{}, dirty: map[string]struct{}{}}
+}
 
 // put stores b and reports whether the AOR had no binding before (an initial registration).
 func (s *bindings) put(b Binding) bool {
@@ -45,6 +49,7 @@ func (s *bindings) put(b Binding) bool {
 	defer s.mu.Unlock()
 	_, had := s.m[b.AOR]
 	s.m[b.AOR] = &b
+	s.dirty[b.AOR] = struct{}{}
 	return !had
 }
 
@@ -52,6 +57,20 @@ func (s *bindings) delete(aor string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.m, aor)
+	s.dirty[aor] = struct{}{}
+}
+
+// get returns a copy of the binding of aor.
+func (s *bindings) get(aor string) (Binding, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, ok := s.m[aor]
+	if !ok {
+		return Binding{}, false
+	}
+	c := *b
+	c.Contacts = slices.Clone(b.Contacts)
+	return c, true
 }
 
 // terminate removes the registration of aor, which may be the registered AOR or one of its
@@ -64,6 +83,7 @@ func (s *bindings) terminate(aor string, contact *gosip.Uri) {
 		if !b.names(aor) {
 			continue
 		}
+		s.dirty[key] = struct{}{}
 		if contact != nil {
 			b.Contacts = slices.DeleteFunc(b.Contacts, func(c Contact) bool { return sameURI(c.URI, *contact) })
 			if len(b.Contacts) > 0 {

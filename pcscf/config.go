@@ -1,6 +1,8 @@
 package pcscf
 
 import (
+	"time"
+
 	"github.com/imscore/imscore/pkg/config"
 	imssip "github.com/imscore/imscore/pkg/sip"
 )
@@ -18,6 +20,9 @@ type Config struct {
 	// VisitedNetworkID is written in P-Visited-Network-ID (RFC 7315 4.3) so the HSS can check
 	// roaming (TS 24.229 5.2.2.1).
 	VisitedNetworkID string `yaml:"visited_network_id"`
+	// BindingsFlushInterval is how often the bindings changed since the last write are appended
+	// to the journal under data_dir: what a crash of the process can lose at most.
+	BindingsFlushInterval config.Duration `yaml:"bindings_flush_interval"`
 }
 
 // Defaults sets the single-host defaults (CONTRACT.md): SIP on 127.0.0.1:5060, a Diameter client of the
@@ -30,7 +35,12 @@ func (c *Config) Defaults() {
 	c.Diameter.Peers = []config.Peer{config.DRAPeer()}
 	c.ICSCF = "sip:" + config.ICSCFSIPAddr
 	c.VisitedNetworkID = config.HomeDomain
+	c.BindingsFlushInterval = config.Duration(defaultBindingsFlushInterval)
 }
+
+// defaultBindingsFlushInterval batches the binding writes of a few hundred registrations at
+// the benchmark's rates into one write.
+const defaultBindingsFlushInterval = 200 * time.Millisecond
 
 // Validate reports every problem in the configuration at once.
 func (c Config) Validate() error {
@@ -47,6 +57,9 @@ func (c Config) Validate() error {
 	}
 	if c.VisitedNetworkID == "" {
 		p.Addf("visited_network_id", "is empty")
+	}
+	if c.BindingsFlushInterval <= 0 {
+		p.Addf("bindings_flush_interval", "must be positive")
 	}
 	return p.Err()
 }

@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -29,8 +28,8 @@ import (
 // Name is the node's name in logs, metrics and its Diameter Origin-Host.
 const Name = "pcscf"
 
-// Node is a running P-CSCF. Its bindings are kept in memory and saved under data_dir when it
-// stops.
+// Node is a running P-CSCF. Its bindings are kept in memory and written behind to data_dir
+// (persist.go).
 type Node struct {
 	cfg      Config
 	log      *slog.Logger
@@ -39,6 +38,7 @@ type Node struct {
 	sip      *imssip.Proxy
 	icscf    gosip.Uri
 	bindings *bindings
+	persist  *persister
 	subs     *subscriptions
 }
 
@@ -50,17 +50,20 @@ func New(cfg Config, log *slog.Logger) (*Node, error) {
 	log = log.With(logging.KeyNode, Name)
 	reg := metrics.NewRegistry()
 	icscf, _ := imssip.ParseURI(cfg.ICSCF) // checked by Validate
+	b := newBindings()
 	n := &Node{cfg: cfg, log: log, reg: reg, admin: admin.New(cfg.Admin.Listen, reg, log), icscf: icscf,
-		bindings: newBindings(), subs: &subscriptions{m: map[string]string{}}}
+		bindings: b, subs: &subscriptions{m: map[string]*subscription{}},
+		persist: &persister{b: b, dir: cfg.DataDir, interval: cfg.BindingsFlushInterval.D(), log: log}}
 	chain := imssip.Chain(imssip.ForwardHandler(imssip.Forward{RecordRoute: true}),
 		n.register,
 		n.regEvent,
 		n.sessions,
 	)
-	if err := n.bindings.load(n.bindingsPath()); err != nil {
+	if err := n.persist.load(); err != nil {
 		return nil, err
 	}
-	p, err := imssip.New(imssip.Config{Listen: cfg.SIP.Listen, Aliases: []string{Name + "." + cfg.SIP.Domain}, UserAgent: Name, Metrics: reg}, chain, log)
+	p, err := imssip.New(imssip.Config{Listen: cfg.SIP.Listen, Aliases: []string{Name + "." + cfg.SIP.Domain}, UserAgent: Name, Metrics: reg,
+		ACKNextHop: n.ueFlow, MaxTransactions: cfg.SIP.MaxTransactions}, chain, log)
 	if err != nil {
 		return nil, fmt.Errorf("pcscf: %w", err)
 	}
@@ -81,12 +84,17 @@ func (n *Node) SIP() *imssip.Proxy { return n.sip }
 // Bindings returns the registrations the P-CSCF holds now, by AOR.
 func (n *Node) Bindings() []Binding { return n.bindings.list(time.Now()) }
 
-func (n *Node) bindingsPath() string { return filepath.Join(n.cfg.DataDir, bindingsFile) }
-
-// Run serves SIP and the admin server until ctx is done, then saves the bindings. The
-// bindings restored at start get their reg-event subscriptions again (TS 24.229 5.2.3), the
-// old dialogs being gone with the old process.
+// Run serves SIP and the admin server until ctx is done, writing the bindings behind as they
+// change, and compacts them into the snapshot once SIP has stopped. The bindings restored at
+// start get their reg-event subscriptions again (TS 24.229 5.2.3), the old dialogs being gone
+// with the old process.
 func (n *Node) Run(ctx context.Context) error {
+	if err := n.persist.open(); err != nil {
+		return err
+	}
+	persistCtx, stopPersist := context.WithCancel(context.Background())
+	persisted := make(chan error, 1)
+	go func() { persisted <- n.persist.run(persistCtx) }()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
@@ -108,5 +116,7 @@ func (n *Node) Run(ctx context.Context) error {
 		})
 	}
 	wg.Wait()
-	return errors.Join(append(errs, n.bindings.save(n.bindingsPath(), time.Now()))...)
+	n.subs.stop()
+	stopPersist()
+	return errors.Join(append(errs, <-persisted)...)
 }

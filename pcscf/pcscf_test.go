@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -59,11 +60,14 @@ func startNodeIn(t *testing.T, icscf gosip.Uri, dir string) (*Node, func()) {
 }
 
 // register builds a UE's REGISTER to the P-CSCF.
-func register(n *Node, expires string) *gosip.Request {
+func register(n *Node, expires string) *gosip.Request { return registerTo(n.SIP().Addr(), expires) }
+
+// registerTo builds a UE's REGISTER to the P-CSCF at addr.
+func registerTo(addr, expires string) *gosip.Request {
 	var to gosip.Uri
 	gosip.ParseUri(impu, &to)
 	req := gosip.NewRequest(gosip.REGISTER, gosip.Uri{Scheme: "sip", Host: "ims.mnc001.mcc001.3gppnetwork.org"})
-	req.SetDestination(n.SIP().Addr())
+	req.SetDestination(addr)
 	req.AppendHeader(&gosip.FromHeader{Address: to, Params: gosip.HeaderParams{{K: "tag", V: "ue1"}}})
 	req.AppendHeader(&gosip.ToHeader{Address: to, Params: gosip.HeaderParams{}})
 	req.AppendHeader(&gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: "ue", Host: "192.0.2.10", Port: 5070}})
@@ -72,8 +76,14 @@ func register(n *Node, expires string) *gosip.Request {
 }
 
 // fakeCore plays the I-CSCF and S-CSCF: REGISTER without Authorization gets a 401 with ck/ik,
-// with it a 200 OK; SUBSCRIBE reg gets 200 and is sent to subscribed.
+// with it a 200 OK; SUBSCRIBE reg gets 200 with Expires 600000 and is sent to subscribed.
 func fakeCore(t *testing.T, subscribed chan<- *gosip.Request) *siptest.UAS {
+	return fakeCoreWith(t, subscribed, func(*gosip.Request) (int, string) { return 200, "600000" })
+}
+
+// fakeCoreWith is fakeCore whose answer to SUBSCRIBE is the status and Expires that grant
+// returns; a 2xx has the S-CSCF's tag and Contact, sip:scscf@ the core.
+func fakeCoreWith(t *testing.T, subscribed chan<- *gosip.Request, grant func(*gosip.Request) (int, string)) *siptest.UAS {
 	return siptest.StartUAS(t, func(u *siptest.UAS, req *gosip.Request, tx gosip.ServerTransaction) {
 		switch req.Method {
 		case gosip.REGISTER:
@@ -99,8 +109,13 @@ func fakeCore(t *testing.T, subscribed chan<- *gosip.Request) *siptest.UAS {
 			res.AppendHeader(gosip.NewHeader(header.NamePAssociatedURI, "<"+impu+">, <tel:+15550001>"))
 			tx.Respond(res)
 		case gosip.SUBSCRIBE:
-			res := gosip.NewResponseFromRequest(req, 200, "OK", nil)
-			res.AppendHeader(gosip.NewHeader("Expires", "600000"))
+			code, expires := grant(req)
+			res := gosip.NewResponseFromRequest(req, code, "", nil)
+			if code < 300 {
+				res.To().Params = gosip.HeaderParams{{K: "tag", V: "scscf"}}
+				res.AppendHeader(gosip.NewHeader("Expires", expires))
+				res.AppendHeader(&gosip.ContactHeader{Address: u.URI("scscf")})
+			}
 			tx.Respond(res)
 			subscribed <- req
 		default:
@@ -290,4 +305,87 @@ func notifyFor(t *testing.T, sub *gosip.Request, state string) *gosip.Request {
 	req.AppendHeader(gosip.NewHeader("Content-Type", reginfo.ContentType))
 	req.SetBody(body)
 	return req
+}
+
+// TestSubscriptionRefresh: the reg-event subscription is refreshed in its dialog at half of a
+// short granted expiry (TS 24.229 5.2.3), made anew after a 481, and not refreshed once a
+// NOTIFY has terminated it.
+func TestSubscriptionRefresh(t *testing.T) {
+	subscribed := make(chan *gosip.Request, 8)
+	var mu sync.Mutex
+	refreshes := 0
+	core := fakeCoreWith(t, subscribed, func(req *gosip.Request) (int, string) {
+		mu.Lock()
+		defer mu.Unlock()
+		if tag, _ := req.To().Params.Get("tag"); tag != "" {
+			refreshes++
+			if refreshes == 1 {
+				return 481, ""
+			}
+		}
+		return 200, "2"
+	})
+	n := startNode(t, core.URI(""))
+	req := register(n, "600")
+	req.AppendHeader(gosip.NewHeader("Authorization", `Digest username="u", realm="r", nonce="n", uri="sip:r", response="00"`))
+	if res := siptest.Do(t, siptest.NewClient(t), req); res.StatusCode != 200 {
+		t.Fatalf("REGISTER %d", res.StatusCode)
+	}
+	next := func(what string) *gosip.Request {
+		t.Helper()
+		select {
+		case sub := <-subscribed:
+			return sub
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no SUBSCRIBE: %s", what)
+			return nil
+		}
+	}
+	inDialog := func(sub, first *gosip.Request, cseq uint32) {
+		t.Helper()
+		tag, _ := sub.To().Params.Get("tag")
+		if sub.CallID().Value() != first.CallID().Value() || tag != "scscf" || sub.CSeq().SeqNo != cseq ||
+			sub.Recipient.User != "scscf" || sub.Route() != nil || sub.GetHeader("Expires").Value() != subscribeExpires {
+			t.Errorf("refresh not in the dialog of %s: %s", first.CallID().Value(), sub.String())
+		}
+	}
+	first := next("initial")
+	start := time.Now()
+	inDialog(next("first refresh"), first, 2) // refused with 481
+	if d := time.Since(start); d < 800*time.Millisecond {
+		t.Errorf("refreshed after %s, want half of the 2 s granted", d)
+	}
+	second := next("new subscription after 481")
+	if tag, _ := second.To().Params.Get("tag"); second.CallID().Value() == first.CallID().Value() || tag != "" || second.CSeq().SeqNo != 1 {
+		t.Errorf("after 481, want a new dialog: %s", second.String())
+	}
+	inDialog(next("refresh of the new subscription"), second, 2)
+
+	// NOTIFY terminated ends the subscription: no more refreshes.
+	notify := notifyFor(t, second, reginfo.StateActive)
+	notify.ReplaceHeader(gosip.NewHeader("Subscription-State", "terminated;reason=noresource"))
+	if res := siptest.Do(t, core.Client, notify); res.StatusCode != 200 {
+		t.Fatalf("NOTIFY: %d", res.StatusCode)
+	}
+	if n.subs.count() != 0 {
+		t.Errorf("%d subscriptions after NOTIFY terminated", n.subs.count())
+	}
+	select {
+	case sub := <-subscribed:
+		t.Errorf("SUBSCRIBE after the subscription was terminated: %s", sub.String())
+	case <-time.After(2500 * time.Millisecond):
+	}
+}
+
+func TestRefreshAfter(t *testing.T) {
+	for _, tt := range []struct{ granted, want time.Duration }{
+		{600000 * time.Second, 599400 * time.Second},
+		{1201 * time.Second, 601 * time.Second},
+		{1200 * time.Second, 600 * time.Second},
+		{2 * time.Second, time.Second},
+	} {
+		if got := refreshAfter(tt.granted); got != tt.want {
+			t.Errorf("refreshAfter(%s) = %s, want %s", tt.granted, got, tt.want)
+		}
+	}
 }

@@ -23,11 +23,8 @@ func (n *Node) sessions(next imssip.Handler) imssip.Handler {
 			return
 		}
 		if r.InDialog() {
-			// A request in a dialog towards the UE (no Route left, a registered contact as
-			// Request-URI) takes the UE's flow, as the initial request did: the contact
-			// address may not be reachable from here (NAT, containers; RFC 5626 5.3).
-			if b, ok := n.bindings.byContact(r.Recipient); ok && r.Route() == nil {
-				r.Forward(imssip.Forward{NextHops: flowOf(b)})
+			if hop, ok := n.ueFlow(r.Request); ok {
+				r.Forward(imssip.Forward{NextHops: []gosip.Uri{hop}})
 				return
 			}
 			next(r)
@@ -93,6 +90,27 @@ func (n *Node) terminate(r *imssip.Request) {
 		return
 	}
 	r.Forward(imssip.Forward{RecordRoute: true, NextHops: flowOf(b)})
+}
+
+// ueFlow is the next hop of a request in a dialog towards one of our UEs (no Route left after
+// ours, a registered contact as Request-URI): the flow the UE registered from, as for the
+// initial request (RFC 5626 5.3). The contact's own address may not be reachable from here: a
+// UE behind NAT, such as a phone reaching a container through a published port, is reachable
+// only through the address and port its REGISTER came from. It serves the chain and the ACKs
+// for 2xx that the proxy forwards statelessly (imssip.Config.ACKNextHop).
+func (n *Node) ueFlow(req *gosip.Request) (gosip.Uri, bool) {
+	if req.Route() != nil {
+		return gosip.Uri{}, false
+	}
+	b, ok := n.bindings.byContact(req.Recipient)
+	if !ok {
+		return gosip.Uri{}, false
+	}
+	hops := flowOf(b)
+	if len(hops) == 0 {
+		return gosip.Uri{}, false
+	}
+	return hops[0], true
 }
 
 // flowOf is the next hop to the UE of binding b: the address and transport it registered from.

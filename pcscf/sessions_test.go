@@ -68,3 +68,30 @@ func TestBindingLookups(t *testing.T) {
 		t.Errorf("indexNaming of a stranger = %d", i)
 	}
 }
+
+// TestUEFlow sends requests in a dialog towards a UE over the flow it registered from (RFC 5626
+// 5.3): the contact's own address is behind NAT. A request with a Route left goes away from
+// the UE, and one for an unknown contact follows its Request-URI.
+func TestUEFlow(t *testing.T) {
+	n := &Node{bindings: newBindings()}
+	n.bindings.put(Binding{AOR: "sip:bob@ims.example.org", Transport: "UDP", Source: "172.22.0.1:40000",
+		Contacts: []Contact{{URI: uri(t, "sip:bob@127.0.0.1:5081"), Expires: time.Now().Add(time.Hour)}}})
+	for _, tt := range []struct {
+		name, target, route, want string
+	}{
+		{"registered contact", "sip:bob@127.0.0.1:5081", "", "sip:172.22.0.1:40000;transport=udp"},
+		{"route left", "sip:bob@127.0.0.1:5081", "sip:scscf.ims.example.org;lr", ""},
+		{"unknown contact", "sip:carol@127.0.0.1:5081", "", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			req := gosip.NewRequest(gosip.ACK, uri(t, tt.target))
+			if tt.route != "" {
+				req.AppendHeader(&gosip.RouteHeader{Address: uri(t, tt.route)})
+			}
+			hop, ok := n.ueFlow(req)
+			if got := map[bool]string{true: hop.String()}[ok]; got != tt.want {
+				t.Errorf("ueFlow = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

@@ -1,6 +1,8 @@
 package scscf
 
 import (
+	"time"
+
 	"github.com/imscore/imscore/pkg/config"
 	sipx "github.com/imscore/imscore/pkg/sip"
 	"github.com/imscore/imscore/scscf/registrar"
@@ -22,7 +24,21 @@ type Config struct {
 	// Breakout, when set, is where originating requests to other domains go; without it they
 	// get 404.
 	Breakout string `yaml:"breakout"`
+	// ISC is how requests to application servers are handled.
+	ISC ISC `yaml:"isc"`
 }
+
+// ISC configures the S-CSCF side of the ISC interface (TS 24.229 5.4.3.2 step 4).
+type ISC struct {
+	// ASTimeout is how long an application server may leave a request without any response
+	// (not even 100 Trying) before its iFC's default handling applies, instead of SIP Timer B
+	// (32 s over UDP); Clearwater's AS timer was 2 s.
+	ASTimeout config.Duration `yaml:"as_timeout"`
+}
+
+// maxASTimeout is SIP Timer B (RFC 3261 17.1.1.2, 64*T1): beyond it the transaction times out
+// first and as_timeout would mean nothing.
+const maxASTimeout = 32 * time.Second
 
 // Defaults sets the single-host defaults (CONTRACT.md): SIP on 127.0.0.1:6060, a Diameter client of the
 // DRA at 127.0.0.1:3869 for Cx, admin on 127.0.0.1:9061, data under ./data.
@@ -34,6 +50,7 @@ func (c *Config) Defaults() {
 	c.Diameter.Peers = []config.Peer{config.DRAPeer(config.AppCx)}
 	c.Registrar.Defaults()
 	c.ICSCF = "sip:" + config.ICSCFSIPAddr
+	c.ISC.ASTimeout = config.Duration(2 * time.Second)
 }
 
 // Validate reports every problem in the configuration at once.
@@ -56,6 +73,9 @@ func (c Config) Validate() error {
 		if _, err := sipx.ParseURI(c.Breakout); err != nil {
 			p.Addf("breakout", "%v", err)
 		}
+	}
+	if d := c.ISC.ASTimeout.D(); d <= 0 || d >= maxASTimeout {
+		p.Addf("isc.as_timeout", "%v is not within (0, %v)", d, maxASTimeout)
 	}
 	if c.DataDir == "" {
 		p.Addf("data_dir", "is empty")

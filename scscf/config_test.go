@@ -3,6 +3,9 @@ package scscf
 import (
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/imscore/imscore/pkg/config"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -15,6 +18,8 @@ func TestConfigValidate(t *testing.T) {
 		{"breakout", func(c *Config) { c.Breakout = "sip:bgcf.example.org" }, nil},
 		{"bad icscf and breakout", func(c *Config) { c.ICSCF = "tel:+1"; c.Breakout = "nope" }, []string{"icscf:", "breakout:"}},
 		{"no icscf", func(c *Config) { c.ICSCF = "" }, []string{"icscf:"}},
+		{"AS timeout zero", func(c *Config) { c.ISC.ASTimeout = 0 }, []string{"isc.as_timeout:"}},
+		{"AS timeout past Timer B", func(c *Config) { c.ISC.ASTimeout = config.Duration(time.Minute) }, []string{"isc.as_timeout:"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -76,7 +76,8 @@ func New(cfg Config, log *slog.Logger) (*Node, error) {
 	// The chain (STYLE.md: its order written in one place): the registrar answers REGISTER
 	// and reg event SUBSCRIBE; every other request is routed by route (session.go).
 	handler := func(req *sipx.Request) { n.registrar.Middleware(n.route)(req) }
-	if n.proxy, err = sipx.New(sipx.Config{Listen: cfg.SIP.Listen, UserAgent: "imscore-scscf", Metrics: reg}, handler, log); err != nil {
+	if n.proxy, err = sipx.New(sipx.Config{Listen: cfg.SIP.Listen, UserAgent: "imscore-scscf", Metrics: reg,
+		MaxTransactions: cfg.SIP.MaxTransactions}, handler, log); err != nil {
 		return nil, err
 	}
 	if n.registrar, err = registrar.New(context.Background(), cfg.Registrar, n.diam, n.store, n.proxy, log, reg); err != nil {

@@ -22,6 +22,13 @@ import (
 // 5.4.1.2.2): a request arriving through it is on the originating side.
 const origUser = "orig"
 
+// origParam in our Route entry marks a request an application server originates on behalf of
+// a user (TS 24.229 5.4.3.1, 5.7.3): it is on the originating side too.
+const origParam = "orig"
+
+// historyInfo is the RFC 7044 header that records retargeting.
+const historyInfo = "History-Info"
+
 // odiParam carries the original dialog identifier token in our Route entry towards an
 // application server (TS 24.229 5.4.3.2 step 4c): the request coming back with it continues
 // the iFC evaluation where it stopped.
@@ -35,14 +42,28 @@ const odiLifetime = 2 * time.Minute
 const sessionTimeout = 5 * time.Second
 
 // served is where an initial request stands in its iFC evaluation: the served user, the
-// session case, and the priority of the last iFC applied.
+// session case, the priority of the last iFC applied and the Request-URI it went to the AS with.
 type served struct {
 	user       string
 	sessCase   ifc.SessionCase
 	registered bool
 	ifcs       []ifc.InitialFilterCriteria
 	after      int
+	target     gosip.Uri
 	expires    time.Time
+}
+
+// resume is the evaluation a request coming back from an AS with s's token continues. A
+// terminating request whose Request-URI the AS changed was retargeted (call diversion): the
+// terminating iFCs stop and the originating services of the served, diverting user start with
+// session case ORIGINATING_CDIV (TS 24.229 5.4.3.3, TS 29.228 Annex C session case 4).
+func resume(s *served, ruri gosip.Uri) (next *served, retargeted bool) {
+	terminating := s.sessCase == ifc.SessionCaseTerminatingRegistered || s.sessCase == ifc.SessionCaseTerminatingUnregistered
+	if !terminating || sipx.AOR(ruri) == sipx.AOR(s.target) {
+		return s, false
+	}
+	return &served{user: s.user, sessCase: ifc.SessionCaseOriginatingCDIV, registered: s.registered, ifcs: s.ifcs,
+		after: ifc.Start, target: s.target}, true
 }
 
 // odiTokens are the evaluations waiting for an AS to send their request back.
@@ -103,37 +124,54 @@ func (n *Node) route(r *sipx.Request) {
 			return
 		}
 		n.metrics.asReturned.Inc()
-		n.isc(r, s)
+		next, retargeted := resume(s, r.Recipient)
+		if retargeted {
+			r.Log.Info("scscf: application server retargeted the request", logging.KeyIMPU, s.user,
+				"from", s.target.String(), "to", r.Recipient.String())
+			n.metrics.sessions.WithLabelValues("originating_cdiv").Inc()
+			addHistoryInfo(r.Request, s.target)
+		}
+		n.isc(r, next)
 		return
 	}
-	if own.User == origUser {
+	if originatingEntry(own) {
 		n.originating(r)
 		return
 	}
 	n.terminating(r)
 }
 
+// originatingEntry is TS 24.229 5.4.3.1: our Route entry with the Service-Route's user part
+// (from the P-CSCF) or the orig parameter (from an AS) makes the request originating.
+func originatingEntry(own gosip.Uri) bool {
+	return own.User == origUser || own.UriParams.Has(origParam)
+}
+
 // originating serves the user of P-Asserted-Identity (TS 24.229 5.4.3.2 step 1), which the
-// P-CSCF set; that user must be registered here.
+// P-CSCF or a trusted AS set: with its registered iFCs, or, when it is not registered (an AS
+// originating on its behalf), with the profile SAR UNREGISTERED_USER fetches and session case
+// ORIGINATING_UNREGISTERED (TS 29.228 Annex C session case 3).
 func (n *Node) originating(r *sipx.Request) {
 	user := assertedIdentity(r.Request)
 	if user == "" {
 		r.Reply(gosip.StatusForbidden, "No P-Asserted-Identity")
 		return
 	}
-	ifcs, ok := n.registrar.IFCs(user)
-	if !ok {
-		r.Log.Info("scscf: originating user not registered", logging.KeyIMPU, user)
-		r.Reply(gosip.StatusForbidden, "Not Registered")
+	if ifcs, ok := n.registrar.IFCs(user); ok {
+		n.metrics.sessions.WithLabelValues("originating").Inc()
+		n.isc(r, &served{user: user, sessCase: ifc.SessionCaseOriginating, registered: true, ifcs: ifcs, after: ifc.Start})
 		return
 	}
-	n.metrics.sessions.WithLabelValues("originating").Inc()
-	n.isc(r, &served{user: user, sessCase: ifc.SessionCaseOriginating, registered: true, ifcs: ifcs, after: ifc.Start})
+	ifcs, ok := n.unregisteredIFCs(r, user, "originating")
+	if !ok {
+		return
+	}
+	n.metrics.sessions.WithLabelValues("originating_unregistered").Inc()
+	n.isc(r, &served{user: user, sessCase: ifc.SessionCaseOriginatingUnregistered, ifcs: ifcs, after: ifc.Start})
 }
 
 // terminating serves the user of the Request-URI (TS 24.229 5.4.3.3): registered, with its
-// registered iFCs; else its profile is fetched (SAR UNREGISTERED_USER) for the unregistered
-// services.
+// registered iFCs; else with the unregistered services of its profile.
 func (n *Node) terminating(r *sipx.Request) {
 	user := sipx.AOR(r.Recipient)
 	if ifcs, ok := n.registrar.IFCs(user); ok {
@@ -141,21 +179,31 @@ func (n *Node) terminating(r *sipx.Request) {
 		n.isc(r, &served{user: user, sessCase: ifc.SessionCaseTerminatingRegistered, registered: true, ifcs: ifcs, after: ifc.Start})
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), sessionTimeout)
-	defer cancel()
-	ifcs, err := n.registrar.UnregisteredIFCs(ctx, user)
-	if err != nil {
-		code, reason := unregisteredStatus(err)
-		r.Log.Info("scscf: terminating user not served", logging.KeyIMPU, user, "status", code, logging.KeyErr, err)
-		r.Reply(code, reason)
+	ifcs, ok := n.unregisteredIFCs(r, user, "terminating")
+	if !ok {
 		return
 	}
 	n.metrics.sessions.WithLabelValues("terminating_unregistered").Inc()
 	n.isc(r, &served{user: user, sessCase: ifc.SessionCaseTerminatingUnregistered, ifcs: ifcs, after: ifc.Start})
 }
 
+// unregisteredIFCs fetches the profile of a user who is not registered (SAR UNREGISTERED_USER,
+// TS 24.229 5.4.3.2 and 5.4.3.3); when that fails it answers r and reports false.
+func (n *Node) unregisteredIFCs(r *sipx.Request, user, side string) ([]ifc.InitialFilterCriteria, bool) {
+	ctx, cancel := context.WithTimeout(r.Context(), sessionTimeout)
+	defer cancel()
+	ifcs, err := n.registrar.UnregisteredIFCs(ctx, user)
+	if err != nil {
+		code, reason := unregisteredStatus(err)
+		r.Log.Info("scscf: unregistered user not served", "side", side, logging.KeyIMPU, user, "status", code, logging.KeyErr, err)
+		r.Reply(code, reason)
+		return nil, false
+	}
+	return ifcs, true
+}
+
 // unregisteredStatus maps the failure to fetch an unregistered user's profile to the status of
-// the terminating request: unknown user 404 (TS 24.229 5.4.3.3), else 480.
+// the request: unknown user 404 (TS 24.229 5.4.3.3), else 480.
 func unregisteredStatus(err error) (int, string) {
 	if errors.Is(err, registrar.ErrUserUnknown) {
 		return gosip.StatusNotFound, "Not Found"
@@ -175,6 +223,7 @@ func (n *Node) isc(r *sipx.Request, s *served) {
 	}
 	next := *s
 	next.after = f.Priority
+	next.target = r.Recipient
 	as := f.ApplicationServer
 	asURI, err := sipx.ParseURI(as.ServerName)
 	if err != nil {
@@ -189,14 +238,16 @@ func (n *Node) isc(r *sipx.Request, s *served) {
 	n.metrics.asRequests.Inc()
 	continued := false
 	r.Forward(sipx.Forward{
-		RecordRoute: true,
+		RecordRoute:   true,
+		AnswerTimeout: n.cfg.ISC.ASTimeout.D(),
 		Request: func(req *gosip.Request) {
 			req.PrependHeader(&gosip.RouteHeader{Address: back})
 			req.PrependHeader(&gosip.RouteHeader{Address: asURI})
 			stripSecAgree(req)
 		},
-		// TS 24.229 5.4.3.2 step 4d: an AS that does not answer (timeout, 408, 5xx) gets the
-		// iFC's default handling.
+		// TS 24.229 5.4.3.2 step 4d: an AS that does not answer (no response within
+		// isc.as_timeout, 408, 5xx) gets the iFC's default handling: SESSION_TERMINATED
+		// relays the 408 (or the AS's 5xx) to the caller.
 		Declined: func(code int) bool {
 			if code != gosip.StatusRequestTimeout && code < 500 {
 				return false
@@ -212,8 +263,9 @@ func (n *Node) isc(r *sipx.Request, s *served) {
 	}
 }
 
-// finish routes a request whose iFCs are all applied: originating to its destination,
-// terminating to the served user's contacts.
+// finish routes a request whose iFCs are all applied: terminating to the served user's
+// contacts; originating, originating-unregistered and originating-CDIV (a retargeted request)
+// to its destination.
 func (n *Node) finish(r *sipx.Request, s *served) {
 	switch s.sessCase {
 	case ifc.SessionCaseTerminatingRegistered:
@@ -284,6 +336,17 @@ func (n *Node) deliver(r *sipx.Request, user string) {
 			}
 		},
 	})
+}
+
+// addHistoryInfo records a retargeting the AS did not record (RFC 7044 9.1, TS 24.604
+// 4.5.2.6): the Request-URI the AS got, and the new one, mapped from it (mp). History-Info the
+// AS added is kept as it is.
+func addHistoryInfo(req *gosip.Request, from gosip.Uri) {
+	if req.GetHeader(historyInfo) != nil {
+		return
+	}
+	req.AppendHeader(gosip.NewHeader(historyInfo,
+		"<"+from.String()+">;index=1, <"+req.Recipient.String()+">;index=1.1;mp=1"))
 }
 
 // assertedIdentity is the first P-Asserted-Identity (RFC 3325 9.1) as an address-of-record, or "".

@@ -126,3 +126,100 @@ func TestUnregisteredStatus(t *testing.T) {
 		}
 	}
 }
+
+func TestOriginatingEntry(t *testing.T) {
+	tests := []struct {
+		name, route string
+		want        bool
+	}{
+		{"Service-Route user part (P-CSCF)", "sip:orig@127.0.0.1:6060;lr", true},
+		{"orig parameter (AS on behalf of a user)", "sip:127.0.0.1:6060;lr;orig", true},
+		{"odi-less plain entry (I-CSCF)", "sip:127.0.0.1:6060;lr", false},
+		{"no Route entry of ours", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var u gosip.Uri
+			if tt.route != "" {
+				if err := gosip.ParseUri(tt.route, &u); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := originatingEntry(u); got != tt.want {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestResume(t *testing.T) {
+	uri := func(s string) gosip.Uri {
+		var u gosip.Uri
+		if err := gosip.ParseUri(s, &u); err != nil {
+			t.Fatal(err)
+		}
+		return u
+	}
+	ifcs := []ifc.InitialFilterCriteria{{Priority: 1}, {Priority: 2}}
+	bob := uri("sip:bob@ims.example.org")
+	tests := []struct {
+		name       string
+		sessCase   ifc.SessionCase
+		ruri       string
+		retargeted bool
+	}{
+		{"terminating, same target", ifc.SessionCaseTerminatingRegistered, "sip:bob@ims.example.org", false},
+		{"terminating, target with a parameter added", ifc.SessionCaseTerminatingRegistered, "sip:bob@ims.example.org;user=phone", false},
+		{"terminating registered, retargeted", ifc.SessionCaseTerminatingRegistered, "sip:carol@ims.example.org", true},
+		{"terminating unregistered, retargeted to a tel URI", ifc.SessionCaseTerminatingUnregistered, "tel:+15550002", true},
+		{"originating, new target is not a diversion", ifc.SessionCaseOriginating, "sip:carol@ims.example.org", false},
+		{"originating CDIV, retargeted again", ifc.SessionCaseOriginatingCDIV, "sip:carol@ims.example.org", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &served{user: "sip:bob@ims.example.org", sessCase: tt.sessCase, registered: true, ifcs: ifcs, after: 1, target: bob}
+			next, retargeted := resume(s, uri(tt.ruri))
+			if retargeted != tt.retargeted {
+				t.Fatalf("retargeted %v, want %v", retargeted, tt.retargeted)
+			}
+			if !retargeted {
+				if next != s {
+					t.Error("the evaluation did not continue where it stopped")
+				}
+				return
+			}
+			// The diverting user's originating services, from the first iFC.
+			if next.sessCase != ifc.SessionCaseOriginatingCDIV || next.user != s.user || next.after != ifc.Start ||
+				!next.registered || len(next.ifcs) != 2 {
+				t.Errorf("next %+v", next)
+			}
+		})
+	}
+}
+
+func TestAddHistoryInfo(t *testing.T) {
+	var from gosip.Uri
+	if err := gosip.ParseUri("sip:bob@ims.example.org", &from); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, existing, want string
+	}{
+		{"added when the AS added none", "", "<sip:bob@ims.example.org>;index=1, <sip:vm@ims.example.org>;index=1.1;mp=1"},
+		{"the AS's kept", "<sip:bob@ims.example.org>;index=1, <sip:vm@ims.example.org;cause=486>;index=1.1;mp=1",
+			"<sip:bob@ims.example.org>;index=1, <sip:vm@ims.example.org;cause=486>;index=1.1;mp=1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := gosip.NewRequest(gosip.INVITE, gosip.Uri{Scheme: "sip", User: "vm", Host: "ims.example.org"})
+			if tt.existing != "" {
+				req.AppendHeader(gosip.NewHeader("History-Info", tt.existing))
+			}
+			addHistoryInfo(req, from)
+			hs := req.GetHeaders("History-Info")
+			if len(hs) != 1 || hs[0].Value() != tt.want {
+				t.Errorf("History-Info %v, want %q", hs, tt.want)
+			}
+		})
+	}
+}

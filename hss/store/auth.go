@@ -310,10 +310,17 @@ const maxCachedIMPIs = 100_000
 //
 // Each write forgets after it commits, and gen counts those, so that a read which started
 // before a write and ends after it does not put back what it read: put refuses an entry read
-// before the latest forget.
+// before the latest forget of its IMPI or IMSI (of its iFC set name for putIFCSet). Writes of
+// other subscribers do not matter: with registrations coming in, some write commits during
+// almost every read, and a cache refusing all of them would stay empty (issue 5: every UAR of
+// the registration benchmark queried SQLite).
 type readCache struct {
-	mu     sync.Mutex
-	gen    uint64
+	mu  sync.Mutex
+	gen uint64
+	// wrote is the gen of the last write of each key (keyIMSI, keyIMPI, keyIFCSet); floor
+	// refuses every read tagged before it, the time wrote was last cleared to bound it.
+	wrote  map[string]uint64
+	floor  uint64
 	byIMPI map[string]*authEntry
 	impiOf map[string]string // IMSI -> IMPI of the cached entries
 	// ownerOf maps each IMPU of the cached entries to its IMPI; it is dropped with the entry.
@@ -322,8 +329,39 @@ type readCache struct {
 }
 
 func newReadCache() *readCache {
-	return &readCache{byIMPI: map[string]*authEntry{}, impiOf: map[string]string{}, ownerOf: map[string]string{},
-		ifcSets: map[string]*IFCSet{}}
+	return &readCache{wrote: map[string]uint64{}, byIMPI: map[string]*authEntry{}, impiOf: map[string]string{},
+		ownerOf: map[string]string{}, ifcSets: map[string]*IFCSet{}}
+}
+
+// maxWrites bounds readCache.wrote: a read takes milliseconds, so only the latest writes matter.
+const maxWrites = 10_000
+
+// The keys of readCache.wrote.
+func keyIMSI(imsi string) string   { return "imsi\x00" + imsi }
+func keyIMPI(impi string) string   { return "impi\x00" + impi }
+func keyIFCSet(name string) string { return "ifc\x00" + name }
+
+// write records a write of key; c.mu is held.
+func (c *readCache) write(key string) {
+	c.gen++
+	if len(c.wrote) >= maxWrites {
+		clear(c.wrote)
+		c.floor = c.gen
+	}
+	c.wrote[key] = c.gen
+}
+
+// stale reports whether a read tagged gen may have missed a write of one of keys; c.mu is held.
+func (c *readCache) stale(gen uint64, keys ...string) bool {
+	if gen < c.floor {
+		return true
+	}
+	for _, k := range keys {
+		if c.wrote[k] > gen {
+			return true
+		}
+	}
+	return false
 }
 
 // getByIMPU returns the entry that has the public identity impu, or nil and the generation a
@@ -368,7 +406,7 @@ func (c *readCache) put(impi string, e *authEntry, gen uint64) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if gen != c.gen {
+	if c.stale(gen, keyIMPI(impi), keyIMSI(e.info.IMSI)) {
 		return
 	}
 	c.drop(impi)
@@ -392,12 +430,36 @@ func (c *readCache) setSQN(imsi string, sqn uint64) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.gen++
+	c.write(keyIMSI(imsi))
 	if impi, ok := c.impiOf[imsi]; ok {
 		e := *c.byIMPI[impi]
 		e.info.Auth.SQN = sqn
 		c.byIMPI[impi] = &e
 	}
+}
+
+// setRegistration applies a committed SetRegistration to the cached entry of r.IMPI, if any:
+// its S-CSCF name, and the state and S-CSCF name of the IMPUs r names.
+func (c *readCache) setRegistration(r Registration) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.write(keyIMPI(r.IMPI))
+	old, ok := c.byIMPI[r.IMPI]
+	if !ok {
+		return
+	}
+	e := *old
+	e.ims.SCSCFName = r.SCSCFName
+	e.ims.IMPUs = slices.Clone(old.ims.IMPUs)
+	for i := range e.ims.IMPUs {
+		if slices.Contains(r.IMPUs, e.ims.IMPUs[i].URI) {
+			e.ims.IMPUs[i].State, e.ims.IMPUs[i].SCSCFName = r.State, r.SCSCFName
+		}
+	}
+	c.byIMPI[r.IMPI] = &e
 }
 
 // forgetIMSI drops the entry of the subscriber imsi.
@@ -407,7 +469,7 @@ func (c *readCache) forgetIMSI(imsi string) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.gen++
+	c.write(keyIMSI(imsi))
 	if impi, ok := c.impiOf[imsi]; ok {
 		c.drop(impi)
 	}
@@ -420,7 +482,7 @@ func (c *readCache) forgetIMPI(impi string) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.gen++
+	c.write(keyIMPI(impi))
 	c.drop(impi)
 }
 
@@ -440,7 +502,7 @@ func (c *readCache) putIFCSet(set *IFCSet, gen uint64) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if gen == c.gen {
+	if !c.stale(gen, keyIFCSet(set.Name)) {
 		c.ifcSets[set.Name] = set
 	}
 }
@@ -452,6 +514,6 @@ func (c *readCache) forgetIFCSet(name string) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.gen++
+	c.write(keyIFCSet(name))
 	delete(c.ifcSets, name)
 }

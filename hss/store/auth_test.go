@@ -1,6 +1,9 @@
 package store
 
-import "testing"
+import (
+	"strconv"
+	"testing"
+)
 
 // TestAuthCacheRefusesStaleRead: a read that started before a write and ends after it must not
 // put back what it read, whichever write it was.
@@ -81,5 +84,58 @@ func TestAuthCacheByIMPU(t *testing.T) {
 				t.Fatalf("forgotten entry still found by IMPU (%d identities indexed)", len(c.ownerOf))
 			}
 		})
+	}
+}
+
+// TestAuthCacheOtherWrites: writes of other subscribers, committed while a read is under way,
+// do not keep what it read out of the cache; and once the record of writes is cleared to bound
+// it, a read tagged before is refused.
+func TestAuthCacheOtherWrites(t *testing.T) {
+	const impi, imsi = "alice@ims.example", "001010000000001"
+	entry := &authEntry{info: AuthInfo{IMSI: imsi}}
+	c := newReadCache()
+	_, gen := c.get(impi)
+	c.setSQN("001010000000002", 64)
+	c.forgetIMPI("bob@ims.example")
+	c.forgetIMSI("001010000000003")
+	c.forgetIFCSet("default")
+	c.put(impi, entry, gen)
+	if e, _ := c.get(impi); e != entry {
+		t.Fatal("read not cached after writes of other subscribers")
+	}
+
+	c = newReadCache()
+	_, gen = c.get(impi)
+	for i := range maxWrites + 1 {
+		c.forgetIMPI(strconv.Itoa(i))
+	}
+	c.put(impi, entry, gen)
+	if e, _ := c.get(impi); e != nil {
+		t.Fatal("read tagged before the record of writes was cleared: cached")
+	}
+}
+
+// TestAuthCacheSetRegistration: a registration change updates the cached entry in place (the
+// UAR of the next re-registration finds it) without touching the entry a reader holds, and a
+// read under way when it commits is not put back.
+func TestAuthCacheSetRegistration(t *testing.T) {
+	const impi, imsi = "alice@ims.example", "001010000000001"
+	c := newReadCache()
+	_, gen := c.get(impi)
+	c.put(impi, &authEntry{info: AuthInfo{IMSI: imsi},
+		ims: IMS{IMPI: impi, IMPUs: []IMPU{{URI: "sip:alice@ims.example"}, {URI: "tel:+15550001"}}}}, gen)
+	held, gen := c.get(impi)
+	c.setRegistration(Registration{IMPI: impi, IMPUs: []string{"sip:alice@ims.example"}, State: StateRegistered, SCSCFName: "sip:s"})
+	now, _ := c.get(impi)
+	if now == nil || now.ims.SCSCFName != "sip:s" || now.ims.IMPUs[0].State != StateRegistered ||
+		now.ims.IMPUs[0].SCSCFName != "sip:s" || now.ims.IMPUs[1].State != "" {
+		t.Fatalf("entry after SetRegistration: %+v", now)
+	}
+	if held.ims.SCSCFName != "" || held.ims.IMPUs[0].State != "" {
+		t.Fatalf("entry held by a reader changed: %+v", held.ims)
+	}
+	c.put(impi, held, gen) // a read that started before the change
+	if e, _ := c.get(impi); e != now {
+		t.Fatal("stale read put back over the updated entry")
 	}
 }

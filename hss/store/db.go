@@ -660,8 +660,7 @@ func (s *DB) SetRegistration(ctx context.Context, r Registration) error {
 	default:
 		return invalid("state", "unknown registration state %q", r.State)
 	}
-	defer s.cache.forgetIMPI(r.IMPI)
-	return s.write(ctx, func(tx *gorm.DB) error {
+	err := s.write(ctx, func(tx *gorm.DB) error {
 		res := tx.Model(&imsRow{}).Where("impi = ?", r.IMPI).Update("scscf_name", r.SCSCFName)
 		if res.Error != nil {
 			return res.Error
@@ -681,6 +680,14 @@ func (s *DB) SetRegistration(ctx context.Context, r Registration) error {
 		}
 		return nil
 	})
+	if err != nil {
+		s.cache.forgetIMPI(r.IMPI)
+		return err
+	}
+	// Every SAR comes here: the cached entry follows, so that the UAR of the next
+	// re-registration finds it.
+	s.cache.setRegistration(r)
+	return nil
 }
 
 // SetServingMME implements Store.

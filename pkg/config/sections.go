@@ -159,12 +159,19 @@ func (peer Peer) Validate() error {
 type SIP struct {
 	Listen string `yaml:"listen"`
 	Domain string `yaml:"domain"`
+	// MaxTransactions bounds the server transactions in flight in the proxy core (pkg/sip);
+	// beyond it new requests get 503 with Retry-After. 0: no bound.
+	MaxTransactions int `yaml:"max_transactions"`
 }
+
+// DefaultMaxTransactions is the default sip.max_transactions (docs/PERFORMANCE.md).
+const DefaultMaxTransactions = 500
 
 // Defaults listens on listen and serves the home domain.
 func (s *SIP) Defaults(listen string) {
 	s.Listen = listen
 	s.Domain = HomeDomain
+	s.MaxTransactions = DefaultMaxTransactions
 }
 
 // Validate reports a bad listen address or domain.
@@ -172,6 +179,9 @@ func (s SIP) Validate() error {
 	var p Problems
 	checkListen(&p, "listen", s.Listen)
 	checkFQDN(&p, "domain", s.Domain)
+	if s.MaxTransactions < 0 {
+		p.Addf("max_transactions", "must not be negative, got %d", s.MaxTransactions)
+	}
 	return p.Err()
 }
 

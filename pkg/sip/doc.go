@@ -5,7 +5,8 @@
 // # What the core does before the chain
 //
 // Retransmissions are absorbed by sipgo's server transactions before any work is done. Each new
-// request then gets received/rport on its top Via (RFC 3261 18.2.1, RFC 3581 4), is validated
+// request then gets received/rport on its top Via (RFC 3261 18.2.1, RFC 3581 4), an INVITE is
+// answered 100 Trying at once (RFC 3261 16.2), the request is validated
 // (RFC 3261 16.3: a missing mandatory header gives 400 with the reason in the phrase,
 // Max-Forwards 0 gives 483, a loop gives 482) and has its Route pre-processed (16.4: a Route
 // naming this proxy is removed; a strict-routed Request-URI is restored). An unmatched CANCEL

@@ -54,6 +54,11 @@ type Forward struct {
 	// the client and leaves the request unanswered, for the caller to send it elsewhere (TS
 	// 24.229 5.4.3.2: default handling of an application server that does not answer).
 	Declined func(code int) bool
+	// AnswerTimeout, when set, gives up a branch that got no response at all (not even 100)
+	// within it, as if it timed out (408), instead of waiting for Timer B or F: an application
+	// server that does not answer gets its default handling in seconds (TS 24.229 5.4.3.2
+	// step 4d; Clearwater's AS timer).
+	AnswerTimeout time.Duration
 }
 
 // ForwardHandler is the chain's usual last handler: forward every request with f.
@@ -185,6 +190,7 @@ type branch struct {
 	req          *gosip.Request
 	tx           gosip.ClientTransaction
 	provisional  bool
+	answered     bool // any response, 100 included
 	cancelWanted bool // cancel once a provisional response arrives (RFC 3261 9.1)
 	cancelled    bool
 	done         bool
@@ -198,6 +204,7 @@ const (
 	evDone
 	evTimerC
 	evGiveUp
+	evNoAnswer
 )
 
 type event struct {
@@ -318,6 +325,16 @@ func (r *Request) forkGroup(p *Proxy, group []gosip.Uri, f Forward, hop *gosip.U
 		case evTimerC:
 			// RFC 3261 16.8: Timer C fired, cancel the branch; if it stays silent, 408.
 			r.cancelBranch(p, b, emit)
+		case evNoAnswer:
+			if b.answered {
+				continue
+			}
+			r.Log.Debug("sip: no response from branch, giving up", "target", b.req.Recipient.String(), "after", f.AnswerTimeout)
+			b.done = true
+			pending--
+			stopTimer(b)
+			b.tx.Terminate()
+			considerBest(best, localResponse(b.req, gosip.StatusRequestTimeout, "Request Timeout"))
 		case evGiveUp:
 			b.done = true
 			pending--
@@ -334,6 +351,7 @@ func (r *Request) forkGroup(p *Proxy, group []gosip.Uri, f Forward, hop *gosip.U
 			considerBest(best, localResponse(b.req, code, reason))
 		case evResponse:
 			res := ev.res
+			b.answered = true
 			switch {
 			case res.StatusCode < 200:
 				b.provisional = true
@@ -401,6 +419,10 @@ func (r *Request) startBranch(p *Proxy, target gosip.Uri, f Forward, outbound *g
 	b.tx = tx
 	if req.IsInvite() {
 		b.timerC = time.AfterFunc(p.cfg.TimerC, func() { emit(event{kind: evTimerC, b: b}) })
+	}
+	if f.AnswerTimeout > 0 {
+		// Once the group is over the event is dropped or never read: no timer to stop.
+		time.AfterFunc(f.AnswerTimeout, func() { emit(event{kind: evNoAnswer, b: b}) })
 	}
 	go func() {
 		for {
@@ -471,11 +493,14 @@ func (p *Proxy) sendCancel(c *gosip.Request) (*gosip.Response, error) {
 	for {
 		select {
 		case res := <-tx.Responses():
-			if res.StatusCode >= 200 {
+			if res != nil && res.StatusCode >= 200 {
 				return res, nil
 			}
 		case <-tx.Done():
-			return nil, tx.Err()
+			if err := tx.Err(); err != nil {
+				return nil, err
+			}
+			return nil, errors.New("CANCEL transaction ended without a final response")
 		}
 	}
 }

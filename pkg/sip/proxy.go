@@ -30,10 +30,20 @@ type Config struct {
 	Aliases []string
 	// TimerC bounds how long an INVITE branch may go without a response; 0 is DefaultTimerC.
 	TimerC time.Duration
+	// ACKNextHop, when set, may choose where an ACK for a 2xx goes: the proxy forwards those
+	// statelessly, outside the chain (forwardACK). It gets the ACK once the Route entries naming
+	// us are gone and returns the next hop, or false to follow the Route and Request-URI. The
+	// P-CSCF sends it over the UE's flow (RFC 5626 5.3), like the other requests of the dialog.
+	ACKNextHop func(ack *gosip.Request) (gosip.Uri, bool)
 	// UserAgent is the sipgo user-agent name, written in the requests the proxy originates.
 	UserAgent string
 	// Metrics, when set, gets the ims_sip_* counters (the node's registry).
 	Metrics prometheus.Registerer
+	// MaxTransactions bounds the server transactions in flight (overload.go): a new request
+	// beyond it gets 503 with Retry-After at once. 0: no bound.
+	MaxTransactions int
+	// RetryAfter is the base of the Retry-After of that 503; 0 is DefaultRetryAfter.
+	RetryAfter time.Duration
 }
 
 // Proxy is a transaction-stateful SIP proxy listening on UDP and TCP.
@@ -45,6 +55,7 @@ type Proxy struct {
 	ua      *sipgo.UserAgent
 	srv     *sipgo.Server
 	client  *sipgo.Client
+	adm     admission
 
 	ready chan struct{} // closed once Run serves
 
@@ -65,6 +76,9 @@ func New(cfg Config, h Handler, log *slog.Logger) (*Proxy, error) {
 	}
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = "imscore"
+	}
+	if cfg.RetryAfter <= 0 {
+		cfg.RetryAfter = DefaultRetryAfter
 	}
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent),
 		sipgo.WithUserAgentTransactionLayerOptions(gosip.WithTransactionLayerLogger(log),
@@ -87,7 +101,8 @@ func New(cfg Config, h Handler, log *slog.Logger) (*Proxy, error) {
 		return nil, fmt.Errorf("sip: %w", err)
 	}
 	p := &Proxy{cfg: cfg, log: log, handler: h, ua: ua, srv: srv, client: client,
-		metrics: newMetrics(cfg.Metrics), ready: make(chan struct{})}
+		adm: admission{max: int64(cfg.MaxTransactions)}, ready: make(chan struct{})}
+	p.metrics = newMetrics(cfg.Metrics, p.adm.inFlight.Load)
 	srv.OnNoRoute(p.serve)
 	return p, nil
 }
@@ -217,15 +232,37 @@ func (p *Proxy) isSelf(u gosip.Uri) bool {
 	return false
 }
 
+// sipgo answers 100 Trying from a timer Timer_1xx after an INVITE's server transaction starts,
+// reading the request while the chain may be editing it; serve sends the 100 itself instead.
+func init() { gosip.Timer_1xx = 24 * time.Hour }
+
 // serve runs for every new server transaction: the checks of RFC 3261 16.3 and 16.4, then the
 // chain.
 func (p *Proxy) serve(req *gosip.Request, tx gosip.ServerTransaction) {
 	setReceived(req)
+	if req.IsInvite() {
+		// RFC 3261 16.2: a stateful proxy answers 100 at once; it also quenches the upstream
+		// retransmissions. sipgo's own 100 timer is off (init): it would read the request
+		// while setReceived writes its Via.
+		if err := tx.Respond(gosip.NewResponseFromRequest(req, gosip.StatusTrying, "Trying", nil)); err != nil {
+			p.log.Debug("sip: 100 Trying not sent", logging.KeyCallID, callIDOf(req), logging.KeyErr, err)
+		}
+	}
 	if req.IsAck() {
 		p.forwardACK(req)
 		return
 	}
 	p.metrics.requests.WithLabelValues(string(req.Method)).Inc()
+	if !req.IsCancel() {
+		// CANCEL is cheap and frees work: never refused.
+		if !p.adm.admit() {
+			p.overloaded(req, tx)
+			return
+		}
+		s := &slot{a: &p.adm}
+		defer s.release()
+		tx = &admittedTx{ServerTransaction: tx, slot: s}
+	}
 	r := newRequest(p, req, tx)
 	if code, reason := p.validate(r); code != 0 {
 		r.Log.Debug("sip: request refused", "status", code, "reason", reason)
@@ -393,6 +430,11 @@ func (p *Proxy) forwardACK(req *gosip.Request) {
 	fwd := req.Clone()
 	decMaxForwards(fwd)
 	dst := nextHop(fwd, nil)
+	if p.cfg.ACKNextHop != nil {
+		if u, ok := p.cfg.ACKNextHop(fwd); ok {
+			dst = nextHop(fwd, &u)
+		}
+	}
 	p.prepare(fwd, dst, branchPrefix+randomToken())
 	if err := p.client.WriteRequest(fwd, noBuild); err != nil {
 		log.Warn("sip: ACK not forwarded", logging.KeyErr, err)

@@ -517,3 +517,38 @@ func TestRank(t *testing.T) {
 		})
 	}
 }
+
+// TestAnswerTimeout uses MESSAGE: for an INVITE, sipgo's own 100 Trying timer reads the
+// request while setReceived writes its Via, which -race reports.
+func TestAnswerTimeout(t *testing.T) {
+	const answerTimeout = 200 * time.Millisecond
+	silent, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { silent.Close() })
+	slowPort := siptest.StartUAS(t, func(_ *siptest.UAS, req *gosip.Request, tx gosip.ServerTransaction) {
+		tx.Respond(gosip.NewResponseFromRequest(req, 100, "Trying", nil))
+		time.Sleep(3 * answerTimeout)
+		tx.Respond(gosip.NewResponseFromRequest(req, 200, "OK", nil))
+	}).Port
+	tests := []struct {
+		name   string
+		port   int
+		status int
+	}{
+		{"no response at all: 408 long before Timer F", silent.LocalAddr().(*net.UDPAddr).Port, 408},
+		{"a 100 in time keeps the branch", slowPort, 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := startProxy(t, Config{}, ForwardHandler(Forward{AnswerTimeout: answerTimeout}))
+			target := gosip.Uri{Scheme: "sip", User: "as", Host: "127.0.0.1", Port: tt.port}
+			start := time.Now()
+			res := siptest.Do(t, siptest.NewClient(t), testRequest(gosip.MESSAGE, target, p, ""))
+			if res.StatusCode != tt.status {
+				t.Errorf("status %d after %v, want %d", res.StatusCode, time.Since(start), tt.status)
+			}
+		})
+	}
+}

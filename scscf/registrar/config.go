@@ -31,6 +31,14 @@ type Config struct {
 	ExpiryInterval config.Duration `yaml:"expiry_interval"`
 	// ThirdPartyTimeout bounds a third-party REGISTER to an application server.
 	ThirdPartyTimeout config.Duration `yaml:"third_party_timeout"`
+	// StoreFlushInterval is how often changed registrations are written to the store, in one
+	// transaction (persist.go); a crash loses at most the changes of one interval. 0 writes
+	// every change through, in its own transaction, before the response.
+	StoreFlushInterval config.Duration `yaml:"store_flush_interval"`
+	// OverloadCxLatency: a Cx answer slower than this (or a Cx timeout) makes the registrar
+	// refuse new registrations with 503 for a second (overload.go). 0: never. The default, 2 s,
+	// is past the UE's retransmissions of 0.5, 1 and 2 s: the REGISTER is already being resent.
+	OverloadCxLatency config.Duration `yaml:"overload_cx_latency"`
 }
 
 // Defaults are the single-host defaults: the S-CSCF at sip:127.0.0.1:6060 (CONTRACT.md).
@@ -46,6 +54,8 @@ func (c *Config) Defaults() {
 		MaxSubscribeExpires: config.Duration(600000 * time.Second),
 		ExpiryInterval:      config.Duration(time.Second),
 		ThirdPartyTimeout:   config.Duration(5 * time.Second),
+		StoreFlushInterval:  config.Duration(100 * time.Millisecond),
+		OverloadCxLatency:   config.Duration(2 * time.Second),
 	}
 }
 
@@ -69,6 +79,14 @@ func (c Config) Validate() error {
 	} {
 		if d.v.D() <= 0 {
 			p.Addf(d.name, "must be positive, got %s", d.v)
+		}
+	}
+	for _, d := range []struct {
+		name string
+		v    config.Duration
+	}{{"store_flush_interval", c.StoreFlushInterval}, {"overload_cx_latency", c.OverloadCxLatency}} {
+		if d.v.D() < 0 {
+			p.Addf(d.name, "must not be negative, got %s", d.v)
 		}
 	}
 	if c.MinExpires.D() > c.MaxExpires.D() {

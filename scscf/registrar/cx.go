@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/fiorix/go-diameter/v4/diam"
 
@@ -60,7 +61,9 @@ func (r *Registrar) exchange(ctx context.Context, cmd string, req cxRequest, ans
 	if err != nil {
 		return fmt.Errorf("cx %s: %w", cmd, err)
 	}
+	start := time.Now()
 	am, err := r.dia.Request(ctx, m)
+	r.cxAnswered(time.Since(start), err)
 	if err != nil {
 		return fmt.Errorf("cx %s: %w", cmd, err)
 	}

@@ -1,6 +1,7 @@
 package registrar
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -85,7 +86,7 @@ func sipStatus(err error) (int, string) {
 	switch {
 	case errors.Is(err, header.ErrSyntax):
 		return sip.StatusBadRequest, "Bad Request"
-	case errors.Is(err, peer.ErrTimeout):
+	case errors.Is(err, peer.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
 		return sip.StatusGatewayTimeout, "Server Time-out"
 	case errors.Is(err, peer.ErrNoPeer), errors.Is(err, peer.ErrPeerDown):
 		return sip.StatusServiceUnavailable, "Service Unavailable"

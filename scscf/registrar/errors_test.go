@@ -1,6 +1,7 @@
 package registrar
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -33,6 +34,8 @@ func TestSIPStatus(t *testing.T) {
 		{"unable to comply", &diameterResult{code: msg.ResultUnableToComply}, 500},
 		{"header syntax", fmt.Errorf("Authorization: %w", header.ErrSyntax), 400},
 		{"Diameter timeout", fmt.Errorf("cx SAR: %w", peer.ErrTimeout), 504},
+		{"request deadline during a Cx request", fmt.Errorf("cx MAR: %w", context.DeadlineExceeded), 504},
+		{"Cx answers late: new registrations refused", errOverloaded, 503},
 		{"no Diameter peer", peer.ErrNoPeer, 503},
 		{"anything else", errors.New("disk full"), 500},
 	} {

@@ -77,7 +77,8 @@ type fakeHSS struct {
 	sars    []cx.ServerAssignmentType
 	rand    byte
 	resyncs int
-	asURI   string // AS of the REGISTER iFC, empty for none
+	asURI   string        // AS of the REGISTER iFC, empty for none
+	delay   time.Duration // before each MAA
 }
 
 func userData(s *subscriber, asURI string) string {
@@ -132,6 +133,7 @@ func (h *fakeHSS) mar(_ context.Context, req *diam.Message) (*diam.Message, erro
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	time.Sleep(h.delay)
 	s := h.subs[r.UserName]
 	if s == nil {
 		return nil, &msg.Error{Code: cx.DiameterErrorUserUnknown, Experimental: true}

@@ -2,6 +2,7 @@ package registrar
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -30,11 +31,17 @@ func (r *Registrar) HandleRegister(ctx context.Context, req *sip.Request) *sip.R
 	if err != nil {
 		code, reason := sipStatus(err)
 		res = sip.NewResponseFromRequest(req, code, reason, nil)
-		if code == sip.StatusIntervalToBrief {
+		switch code {
+		case sip.StatusIntervalToBrief:
 			res.AppendHeader(sip.NewHeader("Min-Expires", strconv.Itoa(int(r.cfg.MinExpires.D().Seconds()))))
+		case sip.StatusServiceUnavailable:
+			res.AppendHeader(retryAfter())
 		}
 		lvl := slog.LevelInfo
-		if code >= 500 {
+		switch {
+		case errors.Is(err, errOverloaded):
+			lvl = slog.LevelDebug // one per refused REGISTER: counted in register_total{code="503"}
+		case code >= 500:
 			lvl = slog.LevelWarn
 		}
 		log.Log(ctx, lvl, "REGISTER rejected", "code", code, logging.KeyErr, err)
@@ -67,6 +74,10 @@ func (r *Registrar) register(ctx context.Context, req *sip.Request, log *slog.Lo
 		return nil, err
 	}
 	log = log.With(logging.KeyIMPI, impi, logging.KeyIMPU, impu)
+	if (c == nil || c.Response == "") && r.cxOverloaded() {
+		// A new authentication would start with a MAR the HSS cannot answer in time.
+		return nil, errOverloaded
+	}
 	changes, wildcard, err := r.contactChanges(req)
 	if err != nil {
 		return nil, err

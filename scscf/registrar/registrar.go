@@ -3,8 +3,8 @@
 // registered identity, network-initiated deregistration (RTR) and profile updates (PPR), the
 // reg event package (RFC 3680) and third-party REGISTER to application servers.
 //
-// The live state is in memory; every change is written through to a regstore.Store and
-// restored by New, so a restart keeps the registrations.
+// The live state is in memory; changes are written behind to a regstore.Store in batches
+// (persist.go) and restored by New, so a restart keeps the registrations.
 package registrar
 
 import (
@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -64,6 +65,12 @@ type Registrar struct {
 	authMu sync.Mutex
 	auths  map[string]*authState // by IMPI and IMPU
 
+	cxSlowUntil atomic.Int64 // unix ns: new registrations are refused until then (overload.go)
+
+	storeMu sync.Mutex          // one writer to the store at a time: flushes, written-through changes
+	dirtyMu sync.Mutex          // guards dirty
+	dirty   map[string]struct{} // IMPUs changed since the last flush; nil: changes are written through
+
 	ctx      context.Context // Run's context, for work that outlives a transaction
 	stopping bool            // set under mu once Run waits for bg: no new background work
 	bg       sync.WaitGroup
@@ -102,6 +109,9 @@ func New(ctx context.Context, cfg Config, dia Diameter, st regstore.Store, sipc 
 		auths:        map[string]*authState{},
 		ctx:          context.Background(),
 	}
+	if cfg.StoreFlushInterval > 0 {
+		r.dirty = map[string]struct{}{}
+	}
 	all, err := st.All(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("registrar: restore: %w", err)
@@ -113,14 +123,21 @@ func New(ctx context.Context, cfg Config, dia Diameter, st regstore.Store, sipc 
 	return r, nil
 }
 
-// Run removes expired bindings and subscriptions until ctx is done, then waits for the
-// NOTIFYs and third-party REGISTERs in flight.
+// Run removes expired bindings and subscriptions and writes the changed registrations to the
+// store until ctx is done, then waits for the NOTIFYs and third-party REGISTERs in flight and
+// writes what is left (persist.go).
 func (r *Registrar) Run(ctx context.Context) error {
 	r.mu.Lock()
 	r.ctx = ctx
 	r.mu.Unlock()
 	t := time.NewTicker(r.cfg.ExpiryInterval.D())
 	defer t.Stop()
+	var flushes <-chan time.Time
+	if d := r.cfg.StoreFlushInterval.D(); d > 0 {
+		ft := time.NewTicker(d)
+		defer ft.Stop()
+		flushes = ft.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -129,9 +146,12 @@ func (r *Registrar) Run(ctx context.Context) error {
 			r.stopping = true
 			r.mu.Unlock()
 			r.bg.Wait()
+			r.flush(true)
 			return nil
 		case now := <-t.C:
 			r.expire(now)
+		case <-flushes:
+			r.flush(false)
 		}
 	}
 }
@@ -252,21 +272,6 @@ func (r *Registrar) unalias(reg *regstore.Registration) {
 			delete(r.alias, u)
 		}
 	}
-}
-
-// save writes reg through and installs it.
-func (r *Registrar) save(ctx context.Context, reg *regstore.Registration) error {
-	if err := r.store.Put(ctx, reg); err != nil {
-		return err
-	}
-	r.install(reg)
-	return nil
-}
-
-// remove deletes reg from the store and the live state.
-func (r *Registrar) remove(ctx context.Context, reg *regstore.Registration) error {
-	r.uninstall(reg)
-	return r.store.Delete(ctx, reg.IMPU)
 }
 
 // clone deep-copies a registration before a change.

@@ -2,6 +2,7 @@ package registrar_test
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/imscore/imscore/pkg/sip/header"
 	"github.com/imscore/imscore/pkg/sip/reginfo"
 	"github.com/imscore/imscore/scscf/registrar"
+	"github.com/imscore/imscore/scscf/regstore"
 )
 
 const (
@@ -285,24 +287,100 @@ func TestExpiry(t *testing.T) {
 	}
 }
 
-// TestRestartKeepsRegistrations: a new registrar on the same store has the registration.
+// TestRestartKeepsRegistrations: a new registrar on the same store has the registration, with
+// changes written behind (the default) and written through.
 func TestRestartKeepsRegistrations(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		flush time.Duration
+	}{{"write-behind", time.Hour}, {"write-through", 0}} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, hssAddr := startHSS(t, akaSub())
+			db := filepath.Join(t.TempDir(), "scscf.db")
+			tweak := func(c *registrar.Config) { c.StoreFlushInterval = config.Duration(tc.flush) }
+			s := startSCSCF(t, hssAddr, db, tweak)
+			u := newUE(t, s.addr, akaIMPI, akaIMPU)
+			u.register(600)
+			wantStatus(t, u.register(600), sip.StatusOK)
+			// An hour between flushes: only the flush at the stop can have written it.
+			s.stop()
+
+			s2 := startSCSCF(t, hssAddr, db, tweak)
+			c := s2.reg.Contacts(akaTel)
+			if len(c) != 1 || c[0].URI != u.contact || time.Until(c[0].Expires) < 500*time.Second {
+				t.Fatalf("after restart: %+v", c)
+			}
+			if s2.reg.Profile(akaIMPU) == nil {
+				t.Error("profile not restored")
+			}
+		})
+	}
+}
+
+// TestWriteBehind: while the registrar runs, a registration, its refresh and its removal reach
+// the store within a few flush intervals.
+func TestWriteBehind(t *testing.T) {
 	_, hssAddr := startHSS(t, akaSub())
 	db := filepath.Join(t.TempDir(), "scscf.db")
-	s := startSCSCF(t, hssAddr, db, nil)
+	s := startSCSCF(t, hssAddr, db, func(c *registrar.Config) { c.StoreFlushInterval = config.Duration(20 * time.Millisecond) })
+	st, err := regstore.Open(db) // a second connection, as a reader
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	stored := func(ok func(*regstore.Registration, error) bool) {
+		t.Helper()
+		deadline := time.Now().Add(waitFor)
+		for time.Now().Before(deadline) {
+			if ok(st.Get(context.Background(), akaIMPU)) {
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		reg, err := st.Get(context.Background(), akaIMPU)
+		t.Fatalf("store holds %+v, %v", reg, err)
+	}
 	u := newUE(t, s.addr, akaIMPI, akaIMPU)
 	u.register(600)
 	wantStatus(t, u.register(600), sip.StatusOK)
-	s.stop()
+	stored(func(r *regstore.Registration, err error) bool {
+		return err == nil && len(r.Contacts) == 1 && time.Until(r.Contacts[0].Expires) > 500*time.Second
+	})
+	wantStatus(t, u.register(3000), sip.StatusOK)
+	stored(func(r *regstore.Registration, err error) bool {
+		return err == nil && len(r.Contacts) == 1 && time.Until(r.Contacts[0].Expires) > 2900*time.Second
+	})
+	wantStatus(t, u.register(0), sip.StatusOK)
+	stored(func(_ *regstore.Registration, err error) bool { return errors.Is(err, regstore.ErrNotFound) })
+}
 
-	s2 := startSCSCF(t, hssAddr, db, nil)
-	c := s2.reg.Contacts(akaTel)
-	if len(c) != 1 || c[0].URI != u.contact || time.Until(c[0].Expires) < 500*time.Second {
-		t.Fatalf("after restart: %+v", c)
+// TestOverloadRefusesNewRegistrations: after a slow MAA, a REGISTER that would start a new
+// authentication gets 503 with Retry-After at once, and the REGISTER answering the challenge
+// already paid for is still served.
+func TestOverloadRefusesNewRegistrations(t *testing.T) {
+	hss, hssAddr := startHSS(t, akaSub())
+	s := startSCSCF(t, hssAddr, filepath.Join(t.TempDir(), "scscf.db"),
+		func(c *registrar.Config) { c.OverloadCxLatency = config.Duration(50 * time.Millisecond) })
+	hss.mu.Lock()
+	hss.delay = 200 * time.Millisecond
+	hss.mu.Unlock()
+	u := newUE(t, s.addr, akaIMPI, akaIMPU)
+	wantStatus(t, u.register(600), sip.StatusUnauthorized) // its MAA came late
+
+	// An unknown user: without the refusal, its own (slow) MAR gets 403, and arms the refusal
+	// again for the next try, should a loaded machine have let a second go by.
+	other := newUE(t, s.addr, mdIMPI, mdIMPU)
+	var res *sip.Response
+	for range 5 {
+		if res = other.register(600); res.StatusCode == sip.StatusServiceUnavailable {
+			break
+		}
 	}
-	if s2.reg.Profile(akaIMPU) == nil {
-		t.Error("profile not restored")
+	wantStatus(t, res, sip.StatusServiceUnavailable)
+	if res.GetHeader("Retry-After") == nil {
+		t.Error("503 without Retry-After")
 	}
+	wantStatus(t, u.register(600), sip.StatusOK)
 }
 
 // TestThirdPartyRegister: an iFC matching REGISTER makes the S-CSCF register the user at the AS

@@ -1,6 +1,7 @@
 // Package regstore keeps the S-CSCF's registrations in its own gorm database (SQLite by
 // default), so that a restart or SIGTERM loses none (issue 5). The registrar holds the live
-// state in memory and writes every change through; the store only saves and restores it.
+// state in memory and writes its changes behind in batches (Apply) or one by one (Put, Delete);
+// the store only saves and restores it.
 package regstore
 
 import (
@@ -64,6 +65,8 @@ type Store interface {
 	Get(ctx context.Context, impu string) (*Registration, error)
 	Put(ctx context.Context, r *Registration) error
 	Delete(ctx context.Context, impu string) error
+	// Apply writes puts and deletes in one transaction: all of them or none.
+	Apply(ctx context.Context, puts []*Registration, deletes []string) error
 	All(ctx context.Context) ([]*Registration, error)
 	Close() error
 }
@@ -115,14 +118,49 @@ func (s *DB) Get(ctx context.Context, impu string) (*Registration, error) {
 
 // Put inserts or replaces the registration.
 func (s *DB) Put(ctx context.Context, reg *Registration) error {
-	data, err := json.Marshal(reg)
+	r, err := encode(reg, time.Now().UTC())
 	if err != nil {
-		return fmt.Errorf("regstore: encode %s: %w", reg.IMPU, err)
+		return err
 	}
-	r := row{IMPU: reg.IMPU, IMPI: reg.IMPI, Data: data, UpdatedAt: time.Now().UTC()}
-	err = s.db.WithContext(ctx).Clauses(clause.OnConflict{UpdateAll: true}).Create(&r).Error
-	if err != nil {
+	if err := s.db.WithContext(ctx).Clauses(clause.OnConflict{UpdateAll: true}).Create(&r).Error; err != nil {
 		return fmt.Errorf("regstore: put %s: %w", reg.IMPU, err)
+	}
+	return nil
+}
+
+// applyBatch is how many rows one INSERT of Apply carries (SQLite allows 32766 bound
+// variables; a row has 4).
+const applyBatch = 500
+
+// Apply inserts or replaces puts and removes deletes in one transaction, so a batch of changes
+// costs one commit.
+func (s *DB) Apply(ctx context.Context, puts []*Registration, deletes []string) error {
+	now, nDel := time.Now().UTC(), len(deletes)
+	rows := make([]row, 0, len(puts))
+	for _, reg := range puts {
+		r, err := encode(reg, now)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, r)
+	}
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if len(rows) > 0 {
+			if err := tx.Clauses(clause.OnConflict{UpdateAll: true}).CreateInBatches(&rows, applyBatch).Error; err != nil {
+				return err
+			}
+		}
+		for len(deletes) > 0 {
+			n := min(len(deletes), applyBatch)
+			if err := tx.Where("impu IN ?", deletes[:n]).Delete(&row{}).Error; err != nil {
+				return err
+			}
+			deletes = deletes[n:]
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("regstore: apply %d puts, %d deletes: %w", len(puts), nDel, err)
 	}
 	return nil
 }
@@ -159,6 +197,14 @@ func (s *DB) Close() error {
 		return err
 	}
 	return sqlDB.Close()
+}
+
+func encode(reg *Registration, now time.Time) (row, error) {
+	data, err := json.Marshal(reg)
+	if err != nil {
+		return row{}, fmt.Errorf("regstore: encode %s: %w", reg.IMPU, err)
+	}
+	return row{IMPU: reg.IMPU, IMPI: reg.IMPI, Data: data, UpdatedAt: now}, nil
 }
 
 func decode(r row) (*Registration, error) {

@@ -3,6 +3,7 @@ package regstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -52,5 +53,40 @@ func TestStore(t *testing.T) {
 	}
 	if err := s.Delete(ctx, "sip:a@x"); err != nil {
 		t.Errorf("Delete of a missing registration: %v", err)
+	}
+}
+
+// TestApply: a batch of puts and deletes lands in one go; a later batch replaces rows.
+func TestApply(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(filepath.Join(t.TempDir(), "scscf.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var puts []*Registration
+	for i := range 1200 { // more than one INSERT batch
+		puts = append(puts, &Registration{IMPU: fmt.Sprintf("sip:u%d@x", i), IMPI: fmt.Sprintf("u%d@x", i)})
+	}
+	if err := s.Apply(ctx, puts, nil); err != nil {
+		t.Fatal(err)
+	}
+	var dels []string
+	for i := range 700 {
+		dels = append(dels, fmt.Sprintf("sip:u%d@x", i))
+	}
+	replaced := &Registration{IMPU: "sip:u1000@x", IMPI: "u1000@x", UserData: "new"}
+	if err := s.Apply(ctx, []*Registration{replaced}, dels); err != nil {
+		t.Fatal(err)
+	}
+	all, err := s.All(ctx)
+	if err != nil || len(all) != 500 {
+		t.Fatalf("All: %d registrations, %v; want 500", len(all), err)
+	}
+	if got, err := s.Get(ctx, "sip:u1000@x"); err != nil || got.UserData != "new" {
+		t.Errorf("replaced: %+v %v", got, err)
+	}
+	if _, err := s.Get(ctx, "sip:u0@x"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("deleted: %v", err)
 	}
 }

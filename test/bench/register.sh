@@ -25,6 +25,10 @@ KEEP=${KEEP:-0}                   # 1 keeps the work dir (logs, SIPp traces)
 LOG_LEVEL=${LOG_LEVEL:-warn}       # of every node
 PROFILE=${PROFILE:-0}             # 1 runs the nodes with a CPU profile (test/bench/profnode)
 SIPP_EXTRA=${SIPP_EXTRA:-}        # more SIPp options for both phases, e.g. -trace_msg
+BIN=${BIN:-}                      # a directory with the five binaries already built: no build, so the tree may change meanwhile
+OVERLOAD=${OVERLOAD:-1}           # 0 turns the overload controls off (sip.max_transactions, registrar.overload_cx_latency)
+MAX_TX=${MAX_TX:-}                # sip.max_transactions of the three CSCFs; empty: their default
+STORE_FLUSH=${STORE_FLUSH:-}      # the S-CSCF's registrar.store_flush_interval (0: write through); empty: its default
 read -ra sipp_extra <<<"$SIPP_EXTRA"
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -51,7 +55,12 @@ port() {
 
 echo "== build"
 mkdir -p "$work/bin"
-if [ "$PROFILE" = 1 ]; then
+if [ -n "$BIN" ]; then
+	# With PROFILE=1, BIN holds profnode (go build -tags bench -o BIN/ ./test/bench/profnode).
+	for n in hss dra icscf scscf pcscf; do
+		if [ "$PROFILE" = 1 ]; then cp "$BIN/profnode" "$work/bin/$n"; else cp "$BIN/$n" "$work/bin/$n"; fi
+	done
+elif [ "$PROFILE" = 1 ]; then
 	(cd "$root" && CGO_ENABLED=0 go build -trimpath -tags bench -o "$work/bin/profnode" ./test/bench/profnode)
 	for n in hss dra icscf scscf pcscf; do ln "$work/bin/profnode" "$work/bin/$n"; done
 else
@@ -65,6 +74,10 @@ dra_admin=127.0.0.1:$(port); dra_diam=$(port)
 scscf_admin=127.0.0.1:$(port); scscf_sip=$(port)
 icscf_admin=127.0.0.1:$(port); icscf_sip=$(port)
 pcscf_admin=127.0.0.1:$(port); pcscf_sip=$(port)
+# sip_max: the sip section's overload bound (MAX_TX, OVERLOAD=0); cx_overload: the registrar's.
+sip_max="" cx_overload=""
+if [ -n "$MAX_TX" ]; then sip_max=", max_transactions: $MAX_TX"; fi
+if [ "$OVERLOAD" = 0 ]; then sip_max=", max_transactions: 0" cx_overload=", overload_cx_latency: 0s"; fi
 dra_peer="{host: dra.$domain, realm: $domain, network: tcp, addr: \"127.0.0.1:$dra_diam\", apps: [cx]}"
 
 declare -A pid_of
@@ -106,17 +119,17 @@ routes:
 healthy "$dra_admin"
 start scscf "admin: {listen: \"$scscf_admin\"}
 log: {level: $LOG_LEVEL}
-sip: {listen: \"127.0.0.1:$scscf_sip\"}
+sip: {listen: \"127.0.0.1:$scscf_sip\"$sip_max}
 diameter: {peers: [$dra_peer]}
-registrar: {server_name: \"sip:127.0.0.1:$scscf_sip\"}"
+registrar: {server_name: \"sip:127.0.0.1:$scscf_sip\"${STORE_FLUSH:+, store_flush_interval: $STORE_FLUSH}$cx_overload}"
 start icscf "admin: {listen: \"$icscf_admin\"}
 log: {level: $LOG_LEVEL}
-sip: {listen: \"127.0.0.1:$icscf_sip\"}
+sip: {listen: \"127.0.0.1:$icscf_sip\"$sip_max}
 diameter: {peers: [$dra_peer]}
 scscfs: [{name: \"sip:127.0.0.1:$scscf_sip\"}]"
 start pcscf "admin: {listen: \"$pcscf_admin\"}
 log: {level: $LOG_LEVEL}
-sip: {listen: \"127.0.0.1:$pcscf_sip\"}
+sip: {listen: \"127.0.0.1:$pcscf_sip\"$sip_max}
 diameter: {peers: [$dra_peer]}
 icscf: \"sip:127.0.0.1:$icscf_sip\""
 for a in "$scscf_admin" "$icscf_admin" "$pcscf_admin"; do healthy "$a"; done

@@ -320,20 +320,18 @@ func (l *lab) requireRegistered(impu, when string) {
 	}
 }
 
-// call runs the caller's scenario (uac_cancel.xml, uac_message.xml) from a to b through the
-// P-CSCF while b answers with its scenario from its registered flow: the terminating request
-// must come back from the P-CSCF through the published port to the UE on the host.
+// call runs the caller's scenario (uac_cancel.xml, uac_message.xml, uac_call.xml) from a to b
+// through the P-CSCF while b answers with its scenario from its registered flow: the requests
+// towards b, initial and in the dialog, must come back from the P-CSCF through the published
+// port to the UE on the host.
 func (l *lab) call(sipp, uac, uas string, a, b ue) {
 	l.t.Helper()
 	answered := make(chan error, 1)
 	go func() { answered <- l.sipp(sipp, uas, b.port, "", "-key", "imsi", b.imsi) }()
-	// SIPp binds its port within a few milliseconds; the caller's request must find it.
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		pc, err := net.ListenPacket("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(b.port)))
-		if err != nil {
-			break
-		}
-		pc.Close()
+	// SIPp binds its port within a few milliseconds; the caller's request must find it. The
+	// port is looked up, not bound: a probe socket would make SIPp's bind fail (EADDRINUSE).
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline) && !udpBound(b.port); {
+		time.Sleep(20 * time.Millisecond)
 	}
 	err := l.sipp(sipp, uac, a.port, l.pcscf(), "-key", "imsi", a.imsi, "-key", "caller", a.impu(), "-key", "callee", b.impu())
 	var aerr error
@@ -345,6 +343,16 @@ func (l *lab) call(sipp, uac, uas string, a, b ue) {
 	if err != nil || aerr != nil {
 		l.t.Fatalf("%s from %s to %s:\ncaller: %v\nanswering side: %v", uac, a.imsi, b.imsi, err, aerr)
 	}
+}
+
+// udpBound reports whether a UDP socket is bound to 127.0.0.1:port (/proc/net/udp lists the
+// local address as hex IP:port, 127.0.0.1 being 0100007F on little-endian hosts).
+func udpBound(port int) bool {
+	b, err := os.ReadFile("/proc/net/udp")
+	if err != nil {
+		return false
+	}
+	return bytes.Contains(b, []byte(fmt.Sprintf(" 0100007F:%04X ", port)))
 }
 
 // captureBridge starts tshark on the lab network's bridge (br- and the first 12 characters of
@@ -400,8 +408,9 @@ func TestComposeOverrideConfig(t *testing.T) {
 
 // TestComposeLab brings the lab up from freshly built images, provisions two subscribers through
 // the published REST port, registers both with SIPp through the published P-CSCF port, has the
-// first call the second and cancel, then send it a MESSAGE (the terminating requests reach the UE on the
-// host through the published port), with tshark on the lab's bridge (see requireNamed), and shows
+// first call the second and cancel, send it a MESSAGE, then call it again for an answered call
+// with hold, resume and BYE (every request towards a UE reaches it on the host through the
+// published port), with tshark on the lab's bridge (see requireNamed), and shows
 // that the subscriber and the registration survive a stop/start of the hss and scscf
 // containers and a `down` (without -v) and `up` (the named volumes keep the data), and that a
 // UE registers again after each. With IMS_ARTIFACTS set the pcap is kept there.
@@ -437,12 +446,16 @@ func TestComposeLab(t *testing.T) {
 	}
 	withSIPp := err == nil
 	if withSIPp {
-		// Both UEs register, then A calls B, who rings, A cancels, and A sends B a MESSAGE,
-		// all through the published P-CSCF port, while tshark captures SIP and Diameter on
-		// the lab's bridge. The INVITE, CANCEL and MESSAGE reach B over its flow (the docker
-		// gateway's address and port the P-CSCF saw its REGISTER from). An answered call
-		// (uac_call.xml) does not pass here yet: the ACK and re-INVITE inside the dialog do
-		// not reach B through docker-proxy, while they do on imslab (test/e2e TestCalls).
+		// Both UEs register, then A calls B, who rings, A cancels; A sends B a MESSAGE; A
+		// calls B, who answers, A holds and resumes the call and hangs up: all through the
+		// published P-CSCF port, while tshark captures SIP and Diameter on the lab's bridge.
+		// Both UEs are behind docker-proxy, as phones behind NAT: their contacts
+		// (127.0.0.1:port) are not reachable from the P-CSCF's container, and the P-CSCF sees
+		// each one's requests from the docker gateway's address and a port docker-proxy
+		// opened for it (its flow). Every request towards B, the INVITE, CANCEL and MESSAGE
+		// as well as the ACK for the 200, the re-INVITEs and the BYE inside the dialog, goes
+		// over that flow (RFC 5626 5.3), and docker-proxy relays it to B's socket; the
+		// responses to A follow A's Via (received, rport) over A's flow.
 		capture := l.captureBridge()
 		alice, bob := ue{akaIMSI, freePort(t)}, ue{bobIMSI, freePort(t)}
 		for _, u := range []ue{alice, bob} {
@@ -451,6 +464,7 @@ func TestComposeLab(t *testing.T) {
 		}
 		l.call(sipp, "uac_cancel.xml", "uas_cancel.xml", alice, bob)
 		l.call(sipp, "uac_message.xml", "uas_message.xml", alice, bob)
+		l.call(sipp, "uac_call.xml", "uas_call.xml", alice, bob)
 		requireNamed(t, capture.Stop())
 	} else {
 		t.Log("sipp not installed: registrations not checked (make test installs it)")
@@ -489,10 +503,15 @@ func TestComposeLab(t *testing.T) {
 }
 
 // requireNamed checks the lab's capture: tshark finds no malformed packet and no expert warning,
-// and names the SIP methods of the registrations, cancelled call and MESSAGE and the Cx commands (TS
-// 29.229 6.1: UAR, MAR, SAR, LIR), request and answer, on their standard ports.
+// and names the SIP methods of the registrations, the cancelled call, the MESSAGE and the answered
+// call and the Cx commands (TS 29.229 6.1: UAR, MAR, SAR, LIR), request and answer, on their
+// standard ports.
 func requireNamed(t *testing.T, pcap string) {
 	t.Helper()
-	testutil.AssertClean(t, pcap)
-	testutil.Dissector{}.RequireNamed(t, pcap, []string{"REGISTER", "INVITE", "CANCEL", "ACK", "MESSAGE"}, testutil.CxCommands)
+	// The lab's Diameter (and SIP over TCP) connections are older than the capture: when the
+	// first segments of one are a TCP keep-alive exchange, tshark counts the empty segments
+	// around it as lost or ACKed unseen ("common at capture start"). Segments with a payload
+	// are all checked.
+	testutil.AssertClean(t, pcap, testutil.ExcludeFilter("tcp.len == 0 && (tcp.analysis.lost_segment || tcp.analysis.ack_lost_segment)"))
+	testutil.Dissector{}.RequireNamed(t, pcap, []string{"REGISTER", "INVITE", "CANCEL", "ACK", "MESSAGE", "BYE"}, testutil.CxCommands)
 }

@@ -17,16 +17,27 @@ import (
 // TestCallRate measures full IMS calls per second (INVITE, 200, ACK, BYE, each crossing P, S,
 // I, S, P) between two SIPp UEs registered with AKA, and the p95 of the call setup time (INVITE
 // to 200). It runs only with IMS_BENCH=1; IMS_BENCH_CALLS and IMS_BENCH_RATE (calls/s offered)
-// size it.
+// size it. The nodes log at IMS_BENCH_LOG_LEVEL (default warn, as test/bench/register.sh) and
+// nothing is captured. IMS_BENCH_PROFILE=DIR runs the nodes as test/bench/profnode and writes
+// their CPU profiles to DIR/<node>.pprof.
 func TestCallRate(t *testing.T) {
 	if os.Getenv("IMS_BENCH") != "1" {
 		t.Skip("benchmark: set IMS_BENCH=1")
 	}
 	calls, rate := envInt("IMS_BENCH_CALLS", 2000), envInt("IMS_BENCH_RATE", 200)
+	opts := chainOptions{logLevel: os.Getenv("IMS_BENCH_LOG_LEVEL"), noCapture: true}
+	if opts.logLevel == "" {
+		opts.logLevel = "warn"
+	}
+	profiles := os.Getenv("IMS_BENCH_PROFILE")
+	if profiles != "" {
+		opts.binDir = buildProfnode(t)
+		t.Setenv("IMS_CPUPROFILE", "cpu.pprof") // inherited by the nodes, each in its own directory
+	}
 	port := func() int { return freePort(t) }
 	alice := sippUE{imsi: "001010000000021", msisdn: "15550021", port: port()}
 	bob := sippUE{imsi: "001010000000022", msisdn: "15550022", port: port()}
-	c := startChain(t, alice.port, bob.port)
+	c := startChainWith(t, opts, alice.port, bob.port)
 	c.provision(t, alice, "")
 	c.provision(t, bob, "")
 	c.register(t, alice)
@@ -56,6 +67,49 @@ func TestCallRate(t *testing.T) {
 	p95 := setup[len(setup)*95/100]
 	t.Logf("%d calls in %s: %.0f calls/s (offered %d/s), setup p50 %.1f ms p95 %.1f ms",
 		calls, elapsed.Round(time.Millisecond), float64(calls)/elapsed.Seconds(), rate, setup[len(setup)/2], p95)
+	if profiles != "" {
+		writeProfiles(t, c, profiles)
+	}
+}
+
+// buildProfnode builds test/bench/profnode once under the name of every node of the chain.
+func buildProfnode(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "profnode")
+	cmd := exec.Command("go", "build", "-trimpath", "-tags", "bench", "-o", bin, "./test/bench/profnode")
+	cmd.Dir = filepath.Join("..", "..")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build profnode: %v\n%s", err, out)
+	}
+	for _, n := range []string{"hss", "dra", "scscf", "icscf", "pcscf"} {
+		if err := os.Link(bin, filepath.Join(dir, n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// writeProfiles stops the nodes (profnode writes its profile on SIGTERM) and copies each
+// profile to dir/<node>.pprof.
+func writeProfiles(t *testing.T, c *chain, dir string) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range slices.Backward(c.nodes) { // the P-CSCF first, as the cleanups would
+		n.stop()
+		data, err := os.ReadFile(filepath.Join(n.dir, "cpu.pprof"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join(dir, n.name+".pprof")
+		if err := os.WriteFile(out, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("go tool pprof -top -cum %s", out)
+	}
 }
 
 // setupTimes reads the "setup" response times (ms) SIPp wrote with -trace_rtt.

@@ -24,12 +24,32 @@ type chain struct {
 	pcscf                        string // host:port UEs send to
 	capture                      *testutil.Capture
 	ports                        []int // SIP ports of the UEs and ASs, for the capture decode
+	nodes                        []*process
+}
+
+// chainOptions change how startChainWith runs the nodes; the zero value is startChain's.
+type chainOptions struct {
+	binDir    string // the node binaries; empty: build them from cmd/
+	logLevel  string // of the CSCFs; empty: debug
+	noCapture bool   // no tshark capture (benchmarks)
 }
 
 // startChain starts every node with a capture of their ports and of extra (the UEs' and ASs').
 func startChain(t *testing.T, extra ...int) *chain {
 	t.Helper()
-	binDir := build(t, binaries())
+	return startChainWith(t, chainOptions{}, extra...)
+}
+
+// startChainWith is startChain with options.
+func startChainWith(t *testing.T, opts chainOptions, extra ...int) *chain {
+	t.Helper()
+	binDir, logLevel := opts.binDir, opts.logLevel
+	if binDir == "" {
+		binDir = build(t, binaries())
+	}
+	if logLevel == "" {
+		logLevel = "debug"
+	}
 	port := func() int { return freePort(t) }
 	c := &chain{hssDiam: port(), draDiam: port(), scscfSIP: port(), icscfSIP: port(), pcscfSIP: port(), ports: extra}
 	hssAdmin, draAdmin := "127.0.0.1:"+strconv.Itoa(port()), "127.0.0.1:"+strconv.Itoa(port())
@@ -41,15 +61,20 @@ func startChain(t *testing.T, extra ...int) *chain {
 	for _, p := range append([]int{c.hssDiam, c.draDiam, c.scscfSIP, c.icscfSIP, c.pcscfSIP}, extra...) {
 		filter = append(filter, "port "+strconv.Itoa(p))
 	}
-	c.capture = testutil.StartCapture(t, "lo", strings.Join(filter, " or "))
+	if !opts.noCapture {
+		c.capture = testutil.StartCapture(t, "lo", strings.Join(filter, " or "))
+	}
 	draPeer := fmt.Sprintf(`{host: dra.%s, realm: %s, network: tcp, addr: "127.0.0.1:%d", apps: [cx]}`, homeDomain, homeDomain, c.draDiam)
-	startProcess(t, binDir, "hss", t.TempDir(), fmt.Sprintf(`admin: {listen: %q}
+	start := func(name, config string) {
+		c.nodes = append(c.nodes, startProcess(t, binDir, name, t.TempDir(), config))
+	}
+	start("hss", fmt.Sprintf(`admin: {listen: %q}
 diameter:
   listen: [{network: tcp, addr: "127.0.0.1:%d"}]
 api_token: %s
 `, hssAdmin, c.hssDiam, apiToken))
 	waitFor(t, "the HSS", serving(hssAdmin))
-	startProcess(t, binDir, "dra", t.TempDir(), fmt.Sprintf(`admin: {listen: %q}
+	start("dra", fmt.Sprintf(`admin: {listen: %q}
 diameter:
   listen: [{network: tcp, addr: "127.0.0.1:%d"}]
   peers:
@@ -58,25 +83,25 @@ routes:
   - {realm: %s, peers: [{host: hss.%s}]}
 `, draAdmin, c.draDiam, homeDomain, homeDomain, c.hssDiam, homeDomain, homeDomain))
 	waitFor(t, "the DRA's connection to the HSS", okay(draAdmin))
-	startProcess(t, binDir, "scscf", t.TempDir(), fmt.Sprintf(`admin: {listen: %q}
-log: {level: debug}
+	start("scscf", fmt.Sprintf(`admin: {listen: %q}
+log: {level: %s}
 sip: {listen: "127.0.0.1:%d"}
 diameter: {peers: [%s]}
 registrar: {server_name: "sip:127.0.0.1:%d"}
 icscf: "sip:127.0.0.1:%d"
-`, c.scscfAdmin, c.scscfSIP, draPeer, c.scscfSIP, c.icscfSIP))
-	startProcess(t, binDir, "icscf", t.TempDir(), fmt.Sprintf(`admin: {listen: %q}
-log: {level: debug}
+`, c.scscfAdmin, logLevel, c.scscfSIP, draPeer, c.scscfSIP, c.icscfSIP))
+	start("icscf", fmt.Sprintf(`admin: {listen: %q}
+log: {level: %s}
 sip: {listen: "127.0.0.1:%d"}
 diameter: {peers: [%s]}
 scscfs: [{name: "sip:127.0.0.1:%d"}]
-`, icscfAdmin, c.icscfSIP, draPeer, c.scscfSIP))
-	startProcess(t, binDir, "pcscf", t.TempDir(), fmt.Sprintf(`admin: {listen: %q}
-log: {level: debug}
+`, icscfAdmin, logLevel, c.icscfSIP, draPeer, c.scscfSIP))
+	start("pcscf", fmt.Sprintf(`admin: {listen: %q}
+log: {level: %s}
 sip: {listen: "127.0.0.1:%d"}
 diameter: {peers: [%s]}
 icscf: "sip:127.0.0.1:%d"
-`, pcscfAdmin, c.pcscfSIP, draPeer, c.icscfSIP))
+`, pcscfAdmin, logLevel, c.pcscfSIP, draPeer, c.icscfSIP))
 	for _, admin := range []string{c.scscfAdmin, icscfAdmin} {
 		waitFor(t, admin+"'s connection to the DRA", okay(admin))
 	}
@@ -184,8 +209,11 @@ func ifcXML(method string, sessionCase int, as string, defaultHandling int, unre
 
 // TestCalls runs calls and messages between SIPp UEs registered with AKA through the whole
 // core (UE → P-CSCF → S-CSCF → I-CSCF (LIR) → S-CSCF → P-CSCF → UE, Diameter through the DRA):
-// a call with hold and unhold, a cancelled call, a MESSAGE, a call to an unregistered user with
-// voicemail (an unregistered-services iFC to a SIPp AS) and without (480), and originating iFCs
+// a call with hold and unhold, one with a reliable 180, PRACK and an early UPDATE, one with
+// UPDATE and INFO in the confirmed dialog (in-dialog requests follow the Record-Route), a
+// cancelled call, a MESSAGE, a call to an unregistered user with voicemail (an
+// unregistered-services iFC to a SIPp AS) and without (480), an originating iFC
+// to a SIPp AS acting as proxy (the INVITE comes back with the odi token), and originating iFCs
 // to an AS that is down with each default handling. tshark must decode it all cleanly.
 func TestCalls(t *testing.T) {
 	testutil.NeedTool(t, "sipp")
@@ -200,9 +228,8 @@ func TestCalls(t *testing.T) {
 		vmPort    = port()
 		erin      = sippUE{imsi: "001010000000017", msisdn: "15550017", port: port()}
 		deadAS    = port() // nothing listens there
-		proxyAS   = startProxyAS(t)
+		asPort    = port() // as_proxy.xml
 	)
-	asPort, _ := strconv.Atoi(proxyAS.Addr()[strings.LastIndexByte(proxyAS.Addr(), ':')+1:])
 	c := startChain(t, alice.port, bob.port, carol.port, dave.port, erin.port, vmPort, deadAS, asPort)
 	// The ASs are SIPp on UDP only: their URIs say so, else large requests go over TCP
 	// (RFC 3261 18.1.1).
@@ -211,7 +238,7 @@ func TestCalls(t *testing.T) {
 	// Timer B.
 	c.ifcSet(t, "as-down-continue", ifcXML("INVITE", 0, fmt.Sprintf("sip:127.0.0.1:%d;transport=tcp", deadAS), 0, false))
 	c.ifcSet(t, "as-down-terminate", ifcXML("INVITE", 0, fmt.Sprintf("sip:127.0.0.1:%d;transport=tcp", deadAS), 1, false))
-	c.ifcSet(t, "as-proxy", ifcXML("INVITE", 0, "sip:"+proxyAS.Addr()+";transport=udp", 1, false))
+	c.ifcSet(t, "as-proxy", ifcXML("INVITE", 0, fmt.Sprintf("sip:127.0.0.1:%d;transport=udp", asPort), 1, false))
 	c.provision(t, alice, "")
 	c.provision(t, erin, "as-proxy")
 	c.provision(t, bob, "")
@@ -225,6 +252,13 @@ func TestCalls(t *testing.T) {
 
 	t.Run("call with hold and unhold", func(t *testing.T) {
 		c.call(t, "uac_call.xml", alice, bob.impu(), answer(t, "uas_call.xml", bob.port, bob.imsi))
+	})
+	t.Run("reliable 180, PRACK and UPDATE in the early dialog", func(t *testing.T) {
+		// uas_prack.xml checks that the RAck arrives as the caller wrote it from the RSeq.
+		c.call(t, "uac_prack.xml", alice, bob.impu(), answer(t, "uas_prack.xml", bob.port, bob.imsi))
+	})
+	t.Run("UPDATE and INFO in the confirmed dialog", func(t *testing.T) {
+		c.call(t, "uac_update_info.xml", alice, bob.impu(), answer(t, "uas_update_info.xml", bob.port, bob.imsi))
 	})
 	t.Run("call to a tel URI", func(t *testing.T) {
 		c.call(t, "uac_basic.xml", alice, "tel:+"+bob.msisdn, answer(t, "uas_basic.xml", bob.port, bob.imsi))
@@ -247,7 +281,11 @@ func TestCalls(t *testing.T) {
 	})
 	t.Run("originating AS acting as proxy", func(t *testing.T) {
 		before := metricValue(t, c.scscfAdmin, "ims_scscf_as_returned_total")
+		proxied := answer(t, "as_proxy.xml", asPort, "")
 		c.call(t, "uac_basic.xml", erin, bob.impu(), answer(t, "uas_basic.xml", bob.port, bob.imsi))
+		if err := <-proxied; err != nil {
+			t.Fatalf("application server: %v", err)
+		}
 		// The AS sent the INVITE back with the odi token and the S-CSCF went on from there.
 		if after := metricValue(t, c.scscfAdmin, "ims_scscf_as_returned_total"); after != before+1 {
 			t.Errorf("ims_scscf_as_returned_total %v -> %v, want one more", before, after)
@@ -278,7 +316,8 @@ func TestCalls(t *testing.T) {
 	// The refused connections to the AS that is down are the point of those tests.
 	d.AssertClean(t, pcap, testutil.ExcludeFilter(fmt.Sprintf("tcp.port == %d && tcp.flags.reset == 1", deadAS)))
 	for _, want := range []string{"diameter.cmd.code == 302", `sip.Method == "BYE"`, `sip.Method == "CANCEL"`,
-		`sip.Method == "MESSAGE"`, "sip.Status-Code == 480", "sip.Status-Code == 487"} {
+		`sip.Method == "MESSAGE"`, `sip.Method == "PRACK"`, `sip.Method == "UPDATE"`, `sip.Method == "INFO"`,
+		"sip.Status-Code == 480", "sip.Status-Code == 487"} {
 		if rows := d.Decode(t, pcap, want, "frame.number"); len(rows) == 0 {
 			t.Errorf("no %s in the capture", want)
 		}
@@ -287,7 +326,8 @@ func TestCalls(t *testing.T) {
 
 // startProxyAS runs an application server acting as a proxy (TS 24.229 5.7.4) on the proxy core
 // of pkg/sip: it removes its own Route entry and forwards the request along the rest, back to
-// the S-CSCF's entry with the odi token.
+// the S-CSCF's entry with the odi token. Unlike test/sipp/as_proxy.xml (TestCalls) it
+// Record-Routes, so it also serves in-dialog requests and any number of calls.
 func startProxyAS(t *testing.T) *imssip.Proxy {
 	t.Helper()
 	as, err := imssip.New(imssip.Config{Listen: "127.0.0.1:0", UserAgent: "proxy-as"},

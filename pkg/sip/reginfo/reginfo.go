@@ -4,8 +4,10 @@
 package reginfo
 
 import (
+	"bytes"
 	"encoding/xml"
 	"fmt"
+	"strings"
 )
 
 // ContentType is the body type of a reg event NOTIFY (RFC 3680 5.1).
@@ -85,6 +87,41 @@ func Parse(body []byte) (*Reginfo, error) {
 		}
 	}
 	return &r, nil
+}
+
+// Termination is a registration, or one contact of it, that a document reports terminated.
+type Termination struct {
+	AOR string
+	// Contact is the URI of the terminated contact; empty when the whole registration is.
+	Contact string
+}
+
+// Terminations returns what body reports terminated (RFC 3680 5.3), for a subscriber that acts
+// on nothing else: the P-CSCF (TS 24.229 5.2.5). Most documents it gets report registrations
+// made or refreshed; one in which no state can be "terminated" is neither decoded nor checked.
+// The word can be spelt otherwise only with a character reference (&#...;), so such a document
+// is decoded.
+func Terminations(body []byte) ([]Termination, error) {
+	if !bytes.Contains(body, []byte(StateTerminated)) && !bytes.Contains(body, []byte("&#")) {
+		return nil, nil
+	}
+	r, err := Parse(body)
+	if err != nil {
+		return nil, err
+	}
+	var out []Termination
+	for _, reg := range r.Registrations {
+		if reg.State == StateTerminated {
+			out = append(out, Termination{AOR: reg.AOR})
+			continue
+		}
+		for _, c := range reg.Contacts {
+			if c.State == StateTerminated {
+				out = append(out, Termination{AOR: reg.AOR, Contact: strings.TrimSpace(c.URI)})
+			}
+		}
+	}
+	return out, nil
 }
 
 // Marshal encodes r with the XML declaration.

@@ -2,6 +2,7 @@ package reginfo
 
 import (
 	"os"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -63,5 +64,71 @@ func TestRoundTrip(t *testing.T) {
 	}
 	if c := out.Registrations[0].Contacts[0]; c.URI != "sip:a@192.0.2.1" || *c.Expires != 600 {
 		t.Errorf("round trip gave %+v", c)
+	}
+}
+
+func TestTerminations(t *testing.T) {
+	active, err := os.ReadFile("testdata/active.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	terminated, err := os.ReadFile("testdata/terminated.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const ns = `<reginfo xmlns="urn:ietf:params:xml:ns:reginfo" version="1" state="full">`
+	tests := []struct {
+		name string
+		body string
+		want []Termination
+		err  bool
+	}{
+		{name: "all active", body: string(active)},
+		{name: "empty body", body: ""},
+		{name: "registration terminated", body: string(terminated),
+			want: []Termination{{AOR: "sip:001010000000001@ims.mnc001.mcc001.3gppnetwork.org"}}},
+		{name: "one contact terminated", body: ns + `<registration aor="sip:a@example.org" id="r" state="active">` +
+			`<contact id="1" state="active" event="registered"><uri>sip:a@192.0.2.1</uri></contact>` +
+			`<contact id="2" state="terminated" event="expired"><uri> sip:a@192.0.2.2 </uri></contact></registration></reginfo>`,
+			want: []Termination{{AOR: "sip:a@example.org", Contact: "sip:a@192.0.2.2"}}},
+		{name: "state spelt with character references", body: ns + `<registration aor="sip:a@example.org" id="r" state="&#116;erminated"/></reginfo>`,
+			want: []Termination{{AOR: "sip:a@example.org"}}},
+		{name: "bad document reporting a termination", body: `<reginfo state="terminated"`, err: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Terminations([]byte(tt.body))
+			if (err != nil) != tt.err || !slices.Equal(got, tt.want) {
+				t.Errorf("Terminations = %+v, %v; want %+v, error %v", got, err, tt.want, tt.err)
+			}
+		})
+	}
+}
+
+// BenchmarkNotify is the P-CSCF's work on the body of a reg-event NOTIFY: decoding it whole
+// (Parse, what it did before) or only for what it acts on (Terminations), for the NOTIFY it
+// gets after each registration (active) and the one after a de-registration (terminated).
+func BenchmarkNotify(b *testing.B) {
+	for _, doc := range []string{"active", "terminated"} {
+		body, err := os.ReadFile("testdata/" + doc + ".xml")
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(doc+"/Parse", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Parse(body); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(doc+"/Terminations", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Terminations(body); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
