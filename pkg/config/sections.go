@@ -165,7 +165,7 @@ type SIP struct {
 }
 
 // DefaultMaxTransactions is the default sip.max_transactions (docs/PERFORMANCE.md).
-const DefaultMaxTransactions = 500
+const DefaultMaxTransactions = 1000
 
 // Defaults listens on listen and serves the home domain.
 func (s *SIP) Defaults(listen string) {
