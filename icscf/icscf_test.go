@@ -245,19 +245,7 @@ func TestRegister(t *testing.T) {
 				uar.UserAuthorizationType == nil || *uar.UserAuthorizationType != tt.wantType {
 				t.Errorf("UAR %+v", uar)
 			}
-			for name, u := range map[string]*siptest.UAS{"plain": plain, "capable": capable, "broken": broken} {
-				want := slices.Contains(tt.at, u)
-				select {
-				case <-u.Requests:
-					if !want {
-						t.Errorf("REGISTER reached the %s S-CSCF", name)
-					}
-				default:
-					if want {
-						t.Errorf("REGISTER did not reach the %s S-CSCF", name)
-					}
-				}
-			}
+			requireReached(t, map[string]*siptest.UAS{"plain": plain, "capable": capable, "broken": broken}, tt.at)
 		})
 	}
 }
@@ -451,19 +439,25 @@ func TestRegisterReselection(t *testing.T) {
 			if !slices.Equal(types, tt.uars) {
 				t.Errorf("UAR types %v, want %v", types, tt.uars)
 			}
-			for name, u := range map[string]*siptest.UAS{"plain": plain, "capable": capable, "broken": broken, "failing": failing} {
-				want := slices.Contains(tt.at, u)
-				select {
-				case <-u.Requests:
-					if !want {
-						t.Errorf("REGISTER reached the %s S-CSCF", name)
-					}
-				default:
-					if want {
-						t.Errorf("REGISTER did not reach the %s S-CSCF", name)
-					}
-				}
-			}
+			requireReached(t, map[string]*siptest.UAS{"plain": plain, "capable": capable, "broken": broken, "failing": failing}, tt.at)
 		})
+	}
+}
+
+// requireReached checks that the REGISTER reached exactly the S-CSCFs in at, of those named.
+func requireReached(t *testing.T, scscfs map[string]*siptest.UAS, at []*siptest.UAS) {
+	t.Helper()
+	for name, u := range scscfs {
+		want := slices.Contains(at, u)
+		select {
+		case <-u.Requests:
+			if !want {
+				t.Errorf("REGISTER reached the %s S-CSCF", name)
+			}
+		default:
+			if want {
+				t.Errorf("REGISTER did not reach the %s S-CSCF", name)
+			}
+		}
 	}
 }

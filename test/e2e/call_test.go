@@ -1,10 +1,7 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
-	"log/slog"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -160,13 +157,7 @@ func answer(t *testing.T, scenario string, port int, user string) <-chan error {
 	done := make(chan error, 1)
 	go func() { done <- sipp(t, scenario, port, "", "-key", "imsi", user) }()
 	// SIPp binds its port within a few milliseconds; the caller's INVITE must find it.
-	waitFor(t, scenario+" listening", func() bool {
-		l, err := net.ListenPacket("udp", "127.0.0.1:"+strconv.Itoa(port))
-		if err == nil {
-			l.Close()
-		}
-		return err != nil
-	})
+	waitFor(t, scenario+" listening", func() bool { return testutil.UDPBound(port) })
 	return done
 }
 
@@ -330,23 +321,7 @@ func TestCalls(t *testing.T) {
 // Record-Routes, so it also serves in-dialog requests and any number of calls.
 func startProxyAS(t *testing.T) *imssip.Proxy {
 	t.Helper()
-	as, err := imssip.New(imssip.Config{Listen: "127.0.0.1:0", UserAgent: "proxy-as"},
-		imssip.ForwardHandler(imssip.Forward{RecordRoute: true}), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := as.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- as.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
-	<-as.Ready()
-	return as
+	return startAS(t, imssip.ForwardHandler(imssip.Forward{RecordRoute: true}))
 }
 
 // metricValue reads one counter without labels from a node's /metrics.
