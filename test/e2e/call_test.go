@@ -178,24 +178,34 @@ func (c *chain) call(t *testing.T, scenario string, from sippUE, callee string, 
 	}
 }
 
-// iFC XML for the tests: a trigger on the method and session case (TS 29.228 B.2.2).
+// ifcXML is an iFC set of one iFC for the tests: a trigger on the method and session case (TS
+// 29.228 B.2.2), in the unregistered part of the profile when unregisteredPart is set.
 func ifcXML(method string, sessionCase int, as string, defaultHandling int, unregisteredPart bool) string {
 	ppi := ""
 	if unregisteredPart {
-		ppi = "<ProfilePartIndicator>1</ProfilePartIndicator>"
+		ppi = "<ProfilePartIndicator>1</ProfilePartIndicator>\n"
 	}
-	return fmt.Sprintf(`<InitialFilterCriteriaSet>
-  <InitialFilterCriteria>
-    <Priority>1</Priority>
+	return ifcSetXML(ifcEntry(1, method, sessionCase, as, defaultHandling, ppi))
+}
+
+// ifcEntry is one iFC triggered by a method and a session case (TS 29.228 B.2.2); extra is
+// XML placed after its ApplicationServer.
+func ifcEntry(priority int, method string, sessionCase int, as string, defaultHandling int, extra string) string {
+	return fmt.Sprintf(`  <InitialFilterCriteria>
+    <Priority>%d</Priority>
     <TriggerPoint>
       <ConditionTypeCNF>1</ConditionTypeCNF>
       <SPT><ConditionNegated>0</ConditionNegated><Group>0</Group><Method>%s</Method></SPT>
       <SPT><ConditionNegated>0</ConditionNegated><Group>1</Group><SessionCase>%d</SessionCase></SPT>
     </TriggerPoint>
     <ApplicationServer><ServerName>%s</ServerName><DefaultHandling>%d</DefaultHandling></ApplicationServer>
-    %s
-  </InitialFilterCriteria>
-</InitialFilterCriteriaSet>`, method, sessionCase, as, defaultHandling, ppi)
+    %s</InitialFilterCriteria>
+`, priority, method, sessionCase, as, defaultHandling, extra)
+}
+
+// ifcSetXML wraps iFCs in an InitialFilterCriteriaSet.
+func ifcSetXML(entries ...string) string {
+	return "<InitialFilterCriteriaSet>\n" + strings.Join(entries, "") + "</InitialFilterCriteriaSet>"
 }
 
 // TestCalls runs calls and messages between SIPp UEs registered with AKA through the whole

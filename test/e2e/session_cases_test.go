@@ -47,11 +47,11 @@ func TestSessionCases(t *testing.T) {
 	udpAS := func(addr string) string { return "sip:" + addr + ";transport=udp" }
 	silent := udpAS(silentAS.conn.LocalAddr().String())
 	c.ifcSet(t, "cdiv", ifcSetXML(
-		ifcEntry(1, "INVITE", 2, udpAS(cdivAS.Addr()), 1),
-		ifcEntry(2, "INVITE", 4, udpAS(proxyAS.Addr()), 1)))
-	c.ifcSet(t, "orig-unregistered", ifcSetXML(ifcEntry(1, "INVITE", 3, udpAS(proxyAS.Addr()), 1)))
-	c.ifcSet(t, "silent-continue", ifcSetXML(ifcEntry(1, "INVITE", 0, silent, 0)))
-	c.ifcSet(t, "silent-terminate", ifcSetXML(ifcEntry(1, "INVITE", 3, silent, 1)))
+		ifcEntry(1, "INVITE", 2, udpAS(cdivAS.Addr()), 1, ""),
+		ifcEntry(2, "INVITE", 4, udpAS(proxyAS.Addr()), 1, "")))
+	c.ifcSet(t, "orig-unregistered", ifcSetXML(ifcEntry(1, "INVITE", 3, udpAS(proxyAS.Addr()), 1, "")))
+	c.ifcSet(t, "silent-continue", ifcSetXML(ifcEntry(1, "INVITE", 0, silent, 0, "")))
+	c.ifcSet(t, "silent-terminate", ifcSetXML(ifcEntry(1, "INVITE", 3, silent, 1, "")))
 	c.provision(t, alice, "")
 	c.provision(t, bob, "")
 	c.provision(t, carol, "silent-continue")
@@ -135,24 +135,6 @@ func TestSessionCases(t *testing.T) {
 		"sip.History-Info"); len(rows) == 0 {
 		t.Error("no INVITE to bob with History-Info in the capture")
 	}
-}
-
-// ifcEntry is one iFC triggered by a method and a session case (TS 29.228 B.2.2).
-func ifcEntry(priority int, method string, sessionCase int, as string, defaultHandling int) string {
-	return fmt.Sprintf(`  <InitialFilterCriteria>
-    <Priority>%d</Priority>
-    <TriggerPoint>
-      <ConditionTypeCNF>1</ConditionTypeCNF>
-      <SPT><ConditionNegated>0</ConditionNegated><Group>0</Group><Method>%s</Method></SPT>
-      <SPT><ConditionNegated>0</ConditionNegated><Group>1</Group><SessionCase>%d</SessionCase></SPT>
-    </TriggerPoint>
-    <ApplicationServer><ServerName>%s</ServerName><DefaultHandling>%d</DefaultHandling></ApplicationServer>
-  </InitialFilterCriteria>
-`, priority, method, sessionCase, as, defaultHandling)
-}
-
-func ifcSetXML(entries ...string) string {
-	return "<InitialFilterCriteriaSet>\n" + strings.Join(entries, "") + "</InitialFilterCriteriaSet>"
 }
 
 // sipPort is the port of a host:port.
