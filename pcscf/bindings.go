@@ -68,9 +68,14 @@ func (s *bindings) get(aor string) (Binding, bool) {
 	if !ok {
 		return Binding{}, false
 	}
+	return b.clone(), true
+}
+
+// clone is a copy of b that shares no contact list with it.
+func (b *Binding) clone() Binding {
 	c := *b
 	c.Contacts = slices.Clone(b.Contacts)
-	return c, true
+	return c
 }
 
 // terminate removes the registration of aor, which may be the registered AOR or one of its
@@ -106,9 +111,7 @@ func (s *bindings) list(now time.Time) []Binding {
 			delete(s.m, key)
 			continue
 		}
-		c := *b
-		c.Contacts = slices.Clone(b.Contacts)
-		out = append(out, c)
+		out = append(out, b.clone())
 	}
 	slices.SortFunc(out, func(a, b Binding) int {
 		if a.AOR < b.AOR {

@@ -266,8 +266,7 @@ func (s *bindings) takeDirty(all bool) (changed []change, every []Binding, total
 	for aor := range s.dirty {
 		c := change{aor: aor}
 		if b, ok := s.m[aor]; ok {
-			cp := *b
-			cp.Contacts = slices.Clone(b.Contacts)
+			cp := b.clone()
 			c.b = &cp
 		}
 		changed = append(changed, c)
@@ -276,9 +275,7 @@ func (s *bindings) takeDirty(all bool) (changed []change, every []Binding, total
 	if all {
 		every = make([]Binding, 0, len(s.m))
 		for _, b := range s.m {
-			cp := *b
-			cp.Contacts = slices.Clone(b.Contacts)
-			every = append(every, cp)
+			every = append(every, b.clone())
 		}
 	}
 	return changed, every, len(s.m)

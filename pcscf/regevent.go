@@ -17,7 +17,7 @@ import (
 )
 
 // subscribeExpires is the reg-event subscription lifetime TS 24.229 5.2.3 asks for.
-const subscribeExpires = "600000"
+const subscribeExpires = 600000 * time.Second
 
 // subscribeTimeout bounds one SUBSCRIBE transaction (64*T1).
 const subscribeTimeout = 32 * time.Second
@@ -84,11 +84,12 @@ func (s *subscriptions) stop() {
 	}
 }
 
-// learnDialog takes the S-CSCF's tag and route set from the 2xx or the NOTIFY that establishes
-// the dialog (RFC 6665 4.1.2.4, RFC 3261 12.1), and its Contact as the remote target from every
-// one (SUBSCRIBE and NOTIFY are target refresh requests, RFC 6665 4.1.2.1). Without a Contact
-// the SUBSCRIBE keeps following the Service-Route.
-func (s *subscriptions) learnDialog(callID, toTag string, contact *gosip.Uri, routeSet []gosip.Uri) {
+// learnDialog takes the S-CSCF's tag and route set from m, the 2xx (fromResponse) or the
+// NOTIFY that establishes the dialog (RFC 6665 4.1.2.4, RFC 3261 12.1), and its Contact as the
+// remote target from every one (SUBSCRIBE and NOTIFY are target refresh requests, RFC 6665
+// 4.1.2.1). Without a Contact the SUBSCRIBE keeps following the Service-Route. The route set is
+// read only once, for the message that establishes the dialog.
+func (s *subscriptions) learnDialog(callID, toTag string, contact *gosip.Uri, m gosip.Message, fromResponse bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sub, ok := s.m[callID]
@@ -98,7 +99,7 @@ func (s *subscriptions) learnDialog(callID, toTag string, contact *gosip.Uri, ro
 	if sub.toTag == "" {
 		sub.toTag = toTag
 		if contact != nil {
-			sub.routes = routeSet
+			sub.routes = routeSet(m, fromResponse)
 		}
 	}
 	if contact != nil {
@@ -202,8 +203,8 @@ func (n *Node) sendSubscribe(callID string) {
 		if to := res.To(); to != nil {
 			toTag, _ = to.Params.Get("tag")
 		}
-		n.subs.learnDialog(callID, toTag, contact, routeSet(res, true))
-		granted := 600000 * time.Second
+		n.subs.learnDialog(callID, toTag, contact, res, true)
+		granted := subscribeExpires
 		if h := res.GetHeader("Expires"); h != nil {
 			if v, err := strconv.ParseUint(strings.TrimSpace(h.Value()), 10, 32); err == nil {
 				granted = time.Duration(v) * time.Second
@@ -257,7 +258,7 @@ func (n *Node) subscribeRequest(sub subscription) *gosip.Request {
 	}
 	req.AppendHeader(&gosip.ContactHeader{Address: self})
 	req.AppendHeader(gosip.NewHeader("Event", "reg"))
-	req.AppendHeader(gosip.NewHeader("Expires", subscribeExpires))
+	req.AppendHeader(gosip.NewHeader("Expires", strconv.Itoa(int(subscribeExpires.Seconds()))))
 	req.AppendHeader(gosip.NewHeader("Accept", reginfo.ContentType))
 	req.AppendHeader(header.New(header.NamePAssertedIdentity, header.NameAddr{URI: self}))
 	return req
@@ -282,7 +283,7 @@ func (n *Node) regEvent(next imssip.Handler) imssip.Handler {
 			if c := r.Contact(); c != nil {
 				contact = &c.Address
 			}
-			n.subs.learnDialog(callID, tag, contact, routeSet(r.Request, false))
+			n.subs.learnDialog(callID, tag, contact, r.Request, false)
 		}
 		ts, err := reginfo.Terminations(r.Body())
 		if err != nil {

@@ -44,11 +44,15 @@ type Request struct {
 	final bool
 }
 
-func newRequest(p *Proxy, req *gosip.Request, tx gosip.ServerTransaction) *Request {
-	callID := ""
+// callIDOf is the request's Call-ID, for logs; "" when it has none.
+func callIDOf(req *gosip.Request) string {
 	if h := req.CallID(); h != nil {
-		callID = h.Value()
+		return h.Value()
 	}
+	return ""
+}
+
+func newRequest(p *Proxy, req *gosip.Request, tx gosip.ServerTransaction) *Request {
 	// Not gosip.ServerTransactionContext: v1.7.2 cancels its context at once.
 	ctx, cancel := context.WithCancel(context.Background())
 	if !tx.OnTerminate(func(string, error) { cancel() }) {
@@ -56,7 +60,7 @@ func newRequest(p *Proxy, req *gosip.Request, tx gosip.ServerTransaction) *Reque
 	}
 	return &Request{
 		Request: req,
-		Log:     p.log.With(logging.KeyCallID, callID, logging.KeyMethod, string(req.Method)),
+		Log:     p.log.With(logging.KeyCallID, callIDOf(req), logging.KeyMethod, string(req.Method)),
 		proxy:   p,
 		tx:      tx,
 		ctx:     ctx,

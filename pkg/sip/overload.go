@@ -74,10 +74,3 @@ func (p *Proxy) overloaded(req *gosip.Request, tx gosip.ServerTransaction) {
 		p.log.Debug("sip: 503 not sent", logging.KeyCallID, callIDOf(req), logging.KeyErr, err)
 	}
 }
-
-func callIDOf(req *gosip.Request) string {
-	if h := req.CallID(); h != nil {
-		return h.Value()
-	}
-	return ""
-}

@@ -415,10 +415,7 @@ func noBuild(*sipgo.Client, *gosip.Request) error { return nil }
 // forwardACK passes an ACK for a 2xx end to end (RFC 3261 16.6, 13.2.2.4): it is a request of
 // its own without a transaction, so it is forwarded statelessly along its Route.
 func (p *Proxy) forwardACK(req *gosip.Request) {
-	log := p.log.With(logging.KeyMethod, "ACK")
-	if h := req.CallID(); h != nil {
-		log = log.With(logging.KeyCallID, h.Value())
-	}
+	log := p.log.With(logging.KeyMethod, "ACK", logging.KeyCallID, callIDOf(req))
 	if mf := req.MaxForwards(); mf != nil && mf.Val() == 0 {
 		return
 	}
@@ -429,13 +426,13 @@ func (p *Proxy) forwardACK(req *gosip.Request) {
 	}
 	fwd := req.Clone()
 	decMaxForwards(fwd)
-	dst := nextHop(fwd, nil)
+	var hop *gosip.Uri
 	if p.cfg.ACKNextHop != nil {
 		if u, ok := p.cfg.ACKNextHop(fwd); ok {
-			dst = nextHop(fwd, &u)
+			hop = &u
 		}
 	}
-	p.prepare(fwd, dst, branchPrefix+randomToken())
+	p.prepare(fwd, nextHop(fwd, hop), branchPrefix+randomToken())
 	if err := p.client.WriteRequest(fwd, noBuild); err != nil {
 		log.Warn("sip: ACK not forwarded", logging.KeyErr, err)
 	}
