@@ -44,7 +44,7 @@ func (n *Node) register(next imssip.Handler) imssip.Handler {
 			refuse(r, log, err)
 			return
 		}
-		n.forwardRegister(r, log, *uar.UserAuthorizationType, scscfs, uaa.ServerName != "")
+		n.forwardRegister(r, log, uar, scscfs, uaa.ServerName != "")
 	}
 }
 
@@ -52,6 +52,11 @@ func (n *Node) register(next imssip.Handler) imssip.Handler {
 func refuse(r *imssip.Request, log *slog.Logger, err error) {
 	code, reason, retry := sipStatus(err)
 	log.Info("icscf: REGISTER refused", "status", code, logging.KeyErr, err)
+	reply(r, code, reason, retry)
+}
+
+// reply answers r with code, and with Retry-After when retry (RFC 3261 21.5.4).
+func reply(r *imssip.Request, code int, reason string, retry bool) {
 	var hdrs []gosip.Header
 	if retry {
 		hdrs = append(hdrs, gosip.NewHeader("Retry-After", retryAfter))
@@ -67,7 +72,8 @@ func refuse(r *imssip.Request, log *slog.Logger, err error) {
 // S-CSCFs already tried. A de-registration goes only to the S-CSCF that holds the registration.
 // When no S-CSCF is left: 504 if the last one did not answer in time, else 480 (with
 // Retry-After after a 503 or a transport error).
-func (n *Node) forwardRegister(r *imssip.Request, log *slog.Logger, authType cx.UserAuthorizationType, scscfs []gosip.Uri, byName bool) {
+func (n *Node) forwardRegister(r *imssip.Request, log *slog.Logger, uar *cx.UAR, scscfs []gosip.Uri, byName bool) {
+	authType := *uar.UserAuthorizationType
 	var tried []gosip.Uri
 	for {
 		target := scscfs[0]
@@ -90,30 +96,27 @@ func (n *Node) forwardRegister(r *imssip.Request, log *slog.Logger, authType cx.
 			// Chosen by Server-Name: ask the HSS for the capabilities (TS 24.229 5.3.1.3, TS
 			// 29.228 6.1.1.1). With every configured S-CSCF tried, no answer could name another.
 			byName = false
-			uar, _ := n.uar(r.Request) // parsed once already
+			again := *uar
+			again.SessionID = msg.NewSessionID(uar.OriginHost)
 			caps := cx.UserAuthorizationTypeRegistrationAndCapabilities
-			uar.UserAuthorizationType = &caps
-			uaa, err := n.query(r, uar)
+			again.UserAuthorizationType = &caps
+			uaa, err := n.query(r, &again)
 			if err == nil {
 				scscfs, err = n.selectSCSCF(uaa, tried)
 			}
 			if err != nil && !errors.Is(err, errNoSCSCF) {
-				refuse(r, log.With(logging.KeySessionID, uar.SessionID), err)
+				refuse(r, log.With(logging.KeySessionID, again.SessionID), err)
 				return
 			}
 		}
 		if len(scscfs) == 0 {
 			code, reason := gosip.StatusTemporarilyUnavailable, "Temporarily Unavailable"
-			var hdrs []gosip.Header
-			switch failed {
-			case gosip.StatusRequestTimeout:
+			if failed == gosip.StatusRequestTimeout {
 				code, reason = statusServerTimeout, "Server Time-out"
-			case gosip.StatusServiceUnavailable:
-				// Overloaded or unreachable (RFC 3261 21.5.4): the UE should wait.
-				hdrs = append(hdrs, gosip.NewHeader("Retry-After", retryAfter))
 			}
 			log.Info("icscf: REGISTER refused, no other S-CSCF", "status", code, "tried", len(tried))
-			r.Reply(code, reason, hdrs...)
+			// After a 503 the S-CSCF is overloaded or unreachable (RFC 3261 21.5.4): the UE waits.
+			reply(r, code, reason, failed == gosip.StatusServiceUnavailable)
 			return
 		}
 	}

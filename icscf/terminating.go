@@ -34,11 +34,7 @@ func (n *Node) terminating(next imssip.Handler) imssip.Handler {
 		if err != nil {
 			code, reason, retry := lirStatus(err)
 			log.Info("icscf: terminating request refused", "status", code, logging.KeyErr, err)
-			var hdrs []gosip.Header
-			if retry {
-				hdrs = append(hdrs, gosip.NewHeader("Retry-After", retryAfter))
-			}
-			r.Reply(code, reason, hdrs...)
+			reply(r, code, reason, retry)
 			return
 		}
 		log.Debug("icscf: terminating request to S-CSCF", "scscf", scscfs[0].String())
