@@ -60,15 +60,19 @@ func (t *admittedTx) Respond(res *gosip.Response) error {
 	return t.ServerTransaction.Respond(res)
 }
 
-// overloaded answers a request refused by admission: 503 with a Retry-After spread over
-// [RetryAfter, 2*RetryAfter) so that the refused clients do not all come back at once (RFC 3261
-// 21.5.4; the UE waits at least that long, TS 24.229 5.1.1.2.1 for REGISTER).
+// RetryAfter is the Retry-After header of a 503 for overload (RFC 3261 21.5.4): a number of
+// seconds spread over [base, 2*base), so that the refused clients do not all come back at once
+// (the UE waits at least that long, TS 24.229 5.1.1.2.1 for REGISTER). base is at least 1 s.
+func RetryAfter(base time.Duration) gosip.Header {
+	secs := max(int(base.Seconds()), 1)
+	return gosip.NewHeader("Retry-After", strconv.Itoa(secs+rand.IntN(secs)))
+}
+
+// overloaded answers a request refused by admission: 503 with RetryAfter.
 func (p *Proxy) overloaded(req *gosip.Request, tx gosip.ServerTransaction) {
 	p.metrics.overload.WithLabelValues(string(req.Method)).Inc()
-	secs := int(p.cfg.RetryAfter.Seconds())
-	secs = max(secs, 1)
 	res := gosip.NewResponseFromRequest(req, gosip.StatusServiceUnavailable, "Service Unavailable", nil)
-	res.AppendHeader(gosip.NewHeader("Retry-After", strconv.Itoa(secs+rand.IntN(secs))))
+	res.AppendHeader(RetryAfter(p.cfg.RetryAfter))
 	p.metrics.response(string(req.Method), gosip.StatusServiceUnavailable)
 	if err := tx.Respond(res); err != nil {
 		p.log.Debug("sip: 503 not sent", logging.KeyCallID, callIDOf(req), logging.KeyErr, err)

@@ -3,8 +3,6 @@ package registrar
 import (
 	"context"
 	"errors"
-	"math/rand/v2"
-	"strconv"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -22,10 +20,6 @@ import (
 
 // overloadHold is how long one slow Cx answer keeps new registrations refused.
 const overloadHold = time.Second
-
-// retryAfterBase is the base of the Retry-After of the registrar's 503, spread over
-// [base, 2*base) so that the refused UEs do not all come back at once.
-const retryAfterBase = 2
 
 var errOverloaded = statusErr(sip.StatusServiceUnavailable, "Service Unavailable",
 	errors.New("Cx answers are late: new registrations refused"))
@@ -45,8 +39,4 @@ func (r *Registrar) cxAnswered(took time.Duration, err error) {
 // cxOverloaded reports whether new registrations are refused.
 func (r *Registrar) cxOverloaded() bool {
 	return time.Now().UnixNano() < r.cxSlowUntil.Load()
-}
-
-func retryAfter() sip.Header {
-	return sip.NewHeader("Retry-After", strconv.Itoa(retryAfterBase+rand.IntN(retryAfterBase)))
 }

@@ -35,7 +35,7 @@ func (r *Registrar) HandleRegister(ctx context.Context, req *sip.Request) *sip.R
 		case sip.StatusIntervalToBrief:
 			res.AppendHeader(sip.NewHeader("Min-Expires", strconv.Itoa(int(r.cfg.MinExpires.D().Seconds()))))
 		case sip.StatusServiceUnavailable:
-			res.AppendHeader(retryAfter())
+			res.AppendHeader(sipx.RetryAfter(sipx.DefaultRetryAfter))
 		}
 		lvl := slog.LevelInfo
 		switch {
