@@ -144,7 +144,7 @@ func (n *Node) uar(req *gosip.Request) (*cx.UAR, string) {
 		return nil, "Bad Authorization"
 	}
 	visited := n.cfg.Diameter.OriginRealm
-	if vs, err := header.All(req.GetHeaders(header.NamePVisitedNetworkID), header.ParseVisitedNetworks); err != nil {
+	if vs, err := header.All(header.Named(req, header.NamePVisitedNetworkID), header.ParseVisitedNetworks); err != nil {
 		return nil, "Bad P-Visited-Network-ID"
 	} else if len(vs) > 0 {
 		visited = vs[0].ID
@@ -165,7 +165,7 @@ func (n *Node) uar(req *gosip.Request) (*cx.UAR, string) {
 // identity when the UE sent none (TS 24.229 5.3.1.2, TS 23.003 13.3); false when the
 // Authorization header does not parse.
 func privateIdentity(req *gosip.Request, impu gosip.Uri) (string, bool) {
-	if h := req.GetHeader(header.NameAuthorization); h != nil {
+	if h := header.First(req, header.NameAuthorization); h != nil {
 		creds, err := header.ParseCredentials(h.Value())
 		if err != nil || len(creds) == 0 {
 			return "", false
@@ -184,11 +184,11 @@ func privateIdentity(req *gosip.Request, impu gosip.Uri) (string, bool) {
 // expires=0 on each contact (RFC 3261 10.2.2).
 func isDeregistration(req *gosip.Request) bool {
 	headerZero := false
-	if h := req.GetHeader("Expires"); h != nil {
+	if h := header.First(req, "Expires"); h != nil {
 		v, err := strconv.ParseUint(strings.TrimSpace(h.Value()), 10, 32)
 		headerZero = err == nil && v == 0
 	}
-	contacts := req.GetHeaders("Contact")
+	contacts := header.Named(req, "Contact")
 	if len(contacts) == 0 {
 		return headerZero
 	}

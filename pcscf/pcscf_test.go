@@ -289,10 +289,7 @@ func notifyFor(t *testing.T, sub *gosip.Request, state string) *gosip.Request {
 		AOR: impu, ID: "a1", State: state,
 		Contacts: []reginfo.Contact{{ID: "c1", State: state, Event: reginfo.EventDeactivated, URI: "sip:ue@192.0.2.10:5070"}},
 	}}}
-	body, err := doc.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
+	body := doc.AppendXML(nil)
 	contact := sub.Contact().Address
 	req := gosip.NewRequest(gosip.NOTIFY, contact)
 	req.SetDestination(contact.HostPort())

@@ -89,7 +89,7 @@ func (s *subscriptions) stop() {
 // remote target from every one (SUBSCRIBE and NOTIFY are target refresh requests, RFC 6665
 // 4.1.2.1). Without a Contact the SUBSCRIBE keeps following the Service-Route. The route set is
 // read only once, for the message that establishes the dialog.
-func (s *subscriptions) learnDialog(callID, toTag string, contact *gosip.Uri, m gosip.Message, fromResponse bool) {
+func (s *subscriptions) learnDialog(callID, toTag string, contact *gosip.Uri, m header.Message, fromResponse bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sub, ok := s.m[callID]
@@ -109,8 +109,8 @@ func (s *subscriptions) learnDialog(callID, toTag string, contact *gosip.Uri, m 
 
 // routeSet is the route set of a dialog from the Record-Route of the message that makes it:
 // reversed from a response, as is from a request (RFC 3261 12.1.2, 12.1.1).
-func routeSet(m gosip.Message, reverse bool) []gosip.Uri {
-	rr, _ := header.All(m.GetHeaders("Record-Route"), header.ParseNameAddrs)
+func routeSet(m header.Message, reverse bool) []gosip.Uri {
+	rr, _ := header.All(header.Named(m, "Record-Route"), header.ParseNameAddrs)
 	out := make([]gosip.Uri, 0, len(rr))
 	for _, a := range rr {
 		out = append(out, a.URI)
@@ -205,7 +205,7 @@ func (n *Node) sendSubscribe(callID string) {
 		}
 		n.subs.learnDialog(callID, toTag, contact, res, true)
 		granted := subscribeExpires
-		if h := res.GetHeader("Expires"); h != nil {
+		if h := header.First(res, "Expires"); h != nil {
 			if v, err := strconv.ParseUint(strings.TrimSpace(h.Value()), 10, 32); err == nil {
 				granted = time.Duration(v) * time.Second
 			}
@@ -291,7 +291,7 @@ func (n *Node) regEvent(next imssip.Handler) imssip.Handler {
 			return
 		}
 		n.apply(r, ts)
-		if h := r.GetHeader("Subscription-State"); h != nil && strings.HasPrefix(strings.TrimSpace(strings.ToLower(h.Value())), "terminated") {
+		if h := header.First(r, "Subscription-State"); h != nil && strings.HasPrefix(strings.TrimSpace(strings.ToLower(h.Value())), "terminated") {
 			n.subs.remove(callID)
 		}
 		r.Reply(gosip.StatusOK, "OK")
@@ -318,9 +318,9 @@ func (n *Node) apply(r *imssip.Request, ts []reginfo.Termination) {
 // isRegEvent reports whether req is for the reg event package (Event: reg, RFC 3680 3.1;
 // "o" is the compact form).
 func isRegEvent(req *gosip.Request) bool {
-	h := req.GetHeader("Event")
+	h := header.First(req, "Event")
 	if h == nil {
-		h = req.GetHeader("o")
+		h = header.First(req, "o")
 	}
 	if h == nil {
 		return false

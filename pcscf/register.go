@@ -69,7 +69,7 @@ func (n *Node) prepareRegister(req *gosip.Request) {
 
 // addOptionTag adds tag to the Require or Supported header unless it is there.
 func addOptionTag(req *gosip.Request, name, tag string) {
-	for _, h := range req.GetHeaders(name) {
+	for _, h := range header.Named(req, name) {
 		for _, t := range strings.Split(h.Value(), ",") {
 			if strings.EqualFold(strings.TrimSpace(t), tag) {
 				return
@@ -89,7 +89,7 @@ func newICID() string {
 // the keys are for the P-CSCF's security associations and must never reach the UE. A challenge
 // that does not parse is dropped whole, since it cannot be cleaned.
 func stripKeys(res *gosip.Response, log *slog.Logger) {
-	hs := res.GetHeaders(header.NameWWWAuthenticate)
+	hs := header.Named(res, header.NameWWWAuthenticate)
 	if len(hs) == 0 {
 		return
 	}
@@ -115,7 +115,7 @@ func stripKeys(res *gosip.Response, log *slog.Logger) {
 // contactsOf returns the Contact URIs of req.
 func contactsOf(req *gosip.Request) []gosip.Uri {
 	var out []gosip.Uri
-	for _, h := range req.GetHeaders("Contact") {
+	for _, h := range header.Named(req, "Contact") {
 		if c, ok := h.(*gosip.ContactHeader); ok && !c.Address.Wildcard {
 			out = append(out, c.Address)
 		}
@@ -130,13 +130,13 @@ func (n *Node) registered(r *imssip.Request, aor string, requested []gosip.Uri, 
 	log := r.Log.With(logging.KeyIMPU, aor)
 	now := time.Now()
 	defExp := defaultExpires
-	if h := res.GetHeader("Expires"); h != nil {
+	if h := header.First(res, "Expires"); h != nil {
 		if v, err := strconv.ParseUint(strings.TrimSpace(h.Value()), 10, 32); err == nil {
 			defExp = time.Duration(v) * time.Second
 		}
 	}
 	var contacts []Contact
-	for _, h := range res.GetHeaders("Contact") {
+	for _, h := range header.Named(res, "Contact") {
 		c, ok := h.(*gosip.ContactHeader)
 		if !ok {
 			continue
@@ -158,11 +158,11 @@ func (n *Node) registered(r *imssip.Request, aor string, requested []gosip.Uri, 
 		log.Info("pcscf: deregistered")
 		return
 	}
-	sr, err := header.All(res.GetHeaders(header.NameServiceRoute), header.ParseNameAddrs)
+	sr, err := header.All(header.Named(res, header.NameServiceRoute), header.ParseNameAddrs)
 	if err != nil {
 		log.Warn("pcscf: bad Service-Route in 200 OK", logging.KeyErr, err)
 	}
-	pau, err := header.All(res.GetHeaders(header.NamePAssociatedURI), header.ParseNameAddrs)
+	pau, err := header.All(header.Named(res, header.NamePAssociatedURI), header.ParseNameAddrs)
 	if err != nil {
 		log.Warn("pcscf: bad P-Associated-URI in 200 OK", logging.KeyErr, err)
 	}

@@ -50,7 +50,7 @@ func (n *Node) originate(r *imssip.Request) {
 		return
 	}
 	b, identity := bs[0], defaultIdentity(bs[0])
-	preferred, err := header.All(r.GetHeaders(header.NamePPreferredIdentity), header.ParseIdentities)
+	preferred, err := header.All(header.Named(r, header.NamePPreferredIdentity), header.ParseIdentities)
 	if err != nil {
 		r.Reply(gosip.StatusBadRequest, "Bad P-Preferred-Identity")
 		return

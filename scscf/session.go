@@ -342,7 +342,7 @@ func (n *Node) deliver(r *sipx.Request, user string) {
 // 4.5.2.6): the Request-URI the AS got, and the new one, mapped from it (mp). History-Info the
 // AS added is kept as it is.
 func addHistoryInfo(req *gosip.Request, from gosip.Uri) {
-	if req.GetHeader(historyInfo) != nil {
+	if header.First(req, historyInfo) != nil {
 		return
 	}
 	req.AppendHeader(gosip.NewHeader(historyInfo,
@@ -351,7 +351,7 @@ func addHistoryInfo(req *gosip.Request, from gosip.Uri) {
 
 // assertedIdentity is the first P-Asserted-Identity (RFC 3325 9.1) as an address-of-record, or "".
 func assertedIdentity(req *gosip.Request) string {
-	ids, err := header.All(req.GetHeaders(header.NamePAssertedIdentity), header.ParseIdentities)
+	ids, err := header.All(header.Named(req, header.NamePAssertedIdentity), header.ParseIdentities)
 	if err != nil || len(ids) == 0 {
 		return ""
 	}
@@ -378,7 +378,7 @@ func stripSecAgree(req *gosip.Request) {
 	}
 	for _, name := range []string{"Require", "Proxy-Require"} {
 		var kept []string
-		for _, h := range req.GetHeaders(name) {
+		for _, h := range header.Named(req, name) {
 			for _, t := range strings.Split(h.Value(), ",") {
 				if t = strings.TrimSpace(t); t != "" && !strings.EqualFold(t, "sec-agree") {
 					kept = append(kept, t)

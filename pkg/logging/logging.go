@@ -4,9 +4,11 @@
 package logging
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 )
 
@@ -41,10 +43,43 @@ func New(format, level string, w io.Writer) (*slog.Logger, error) {
 		return nil, err
 	}
 	opts := &slog.HandlerOptions{Level: lvl}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
 	if format == FormatJSON {
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
+		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(slog.NewTextHandler(w, opts)), nil
+	return slog.New(&deferred{h: h}), nil
+}
+
+// deferred puts off WithAttrs until a record is written. The nodes make a logger with the
+// Call-ID or Session-Id of every message they handle, and most of those loggers write nothing
+// at the configured level: slog's text and JSON handlers would format the attributes at once.
+type deferred struct {
+	h     slog.Handler
+	attrs []slog.Attr
+}
+
+func (d *deferred) Enabled(ctx context.Context, l slog.Level) bool { return d.h.Enabled(ctx, l) }
+
+func (d *deferred) Handle(ctx context.Context, r slog.Record) error {
+	return d.materialize().Handle(ctx, r)
+}
+
+func (d *deferred) WithAttrs(attrs []slog.Attr) slog.Handler {
+	if len(attrs) == 0 {
+		return d
+	}
+	return &deferred{h: d.h, attrs: append(slices.Clip(d.attrs), attrs...)}
+}
+
+func (d *deferred) WithGroup(name string) slog.Handler {
+	return &deferred{h: d.materialize().WithGroup(name)}
+}
+
+func (d *deferred) materialize() slog.Handler {
+	if len(d.attrs) == 0 {
+		return d.h
+	}
+	return d.h.WithAttrs(d.attrs)
 }
 
 // CheckFormat reports a format other than text, json or empty.

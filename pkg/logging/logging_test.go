@@ -54,3 +54,18 @@ func TestNew(t *testing.T) {
 		})
 	}
 }
+
+// The attributes of With, put off until a line is written, still come out in their groups.
+func TestWithAttrsAndGroups(t *testing.T) {
+	var buf bytes.Buffer
+	log, err := New(FormatText, "info", &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log.With(KeyCallID, "c1").Debug("not written")
+	log.With(KeyCallID, "c1").With(KeyMethod, "INVITE").WithGroup("g").With("a", 1).Info("m", "b", 2)
+	got := strings.TrimSpace(buf.String())
+	if !strings.HasSuffix(got, `msg=m call_id=c1 method=INVITE g.a=1 g.b=2`) {
+		t.Errorf("got %q", got)
+	}
+}

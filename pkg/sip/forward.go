@@ -15,6 +15,7 @@ import (
 	gosip "github.com/emiago/sipgo/sip"
 
 	"github.com/imscore/imscore/pkg/logging"
+	"github.com/imscore/imscore/pkg/sip/header"
 )
 
 // branchPrefix is the RFC 3261 magic cookie (8.1.1.7).
@@ -23,6 +24,21 @@ const branchPrefix = "z9hG4bK"
 // maxUDPRequest is the size above which a request goes over TCP (RFC 3261 18.1.1: within 200
 // bytes of a 1500-byte path MTU).
 const maxUDPRequest = 1300
+
+// messageSize is the length of req as sipgo writes it, counted without building the text.
+func messageSize(req *gosip.Request) int {
+	var n byteCounter
+	req.StringWrite(&n)
+	return int(n)
+}
+
+// byteCounter is an io.StringWriter that only counts.
+type byteCounter int
+
+func (c *byteCounter) WriteString(s string) (int, error) {
+	*c += byteCounter(len(s))
+	return len(s), nil
+}
 
 // cancelGrace is how long a cancelled branch may take to send its final response (64*T1,
 // RFC 3261 16.8) before the proxy gives up on it with 408.
@@ -68,6 +84,7 @@ func ForwardHandler(f Forward) Handler { return func(r *Request) { r.Forward(f) 
 type hop struct {
 	transport string // UDP or TCP
 	addr      string // host:port
+	explicit  bool   // the next-hop URI chose the transport
 }
 
 // nextHop is RFC 3261 16.6 step 7 and 16.12: the outbound proxy when set, else the top Route,
@@ -80,8 +97,11 @@ func nextHop(req *gosip.Request, outbound *gosip.Uri) hop {
 		u = rt.Address
 	}
 	h := hop{transport: "UDP"}
-	if t, ok := u.UriParams.Get("transport"); ok && t != "" {
-		h.transport = strings.ToUpper(t)
+	if t, ok := u.UriParams.Get("transport"); ok {
+		h.explicit = true
+		if t != "" {
+			h.transport = strings.ToUpper(t)
+		}
 	}
 	port := u.Port
 	if port == 0 {
@@ -89,17 +109,6 @@ func nextHop(req *gosip.Request, outbound *gosip.Uri) hop {
 	}
 	h.addr = net.JoinHostPort(u.Host, strconv.Itoa(port))
 	return h
-}
-
-// explicitTransport reports whether the next-hop URI chose its transport.
-func explicitTransport(req *gosip.Request, outbound *gosip.Uri) bool {
-	u := req.Recipient
-	if outbound != nil {
-		u = *outbound
-	} else if rt := req.Route(); rt != nil {
-		u = rt.Address
-	}
-	return u.UriParams.Has("transport")
 }
 
 // prepare adds our Via and sets where and how sipgo sends req.
@@ -137,37 +146,38 @@ func decMaxForwards(req *gosip.Request) {
 // an application server sends back with another of our entries (TS 24.229 5.4.3.2, the odi
 // token) is a spiral.
 func loopHash(req *gosip.Request, own []gosip.Uri) string {
-	s := sha256.New()
-	s.Write([]byte(req.Recipient.String()))
+	b := make([]byte, 0, 512)
+	b = append(b, req.Recipient.String()...)
 	for _, u := range own {
-		s.Write([]byte("|" + u.String()))
+		b = append(append(b, '|'), u.String()...)
 	}
 	if h := req.From(); h != nil {
 		v, _ := h.Params.Get("tag")
-		s.Write([]byte("|" + v))
+		b = append(append(b, '|'), v...)
 	}
 	if h := req.To(); h != nil {
 		v, _ := h.Params.Get("tag")
-		s.Write([]byte("|" + v))
+		b = append(append(b, '|'), v...)
 	}
 	if h := req.CallID(); h != nil {
-		s.Write([]byte("|" + h.Value()))
+		b = append(append(b, '|'), h.Value()...)
 	}
 	if h := req.CSeq(); h != nil {
-		s.Write([]byte("|" + strconv.FormatUint(uint64(h.SeqNo), 10)))
+		b = strconv.AppendUint(append(b, '|'), uint64(h.SeqNo), 10)
 	}
-	for _, r := range req.GetHeaders("Route") {
-		s.Write([]byte("|" + r.Value()))
+	for _, r := range header.Named(req, "Route") {
+		b = append(append(b, '|'), r.Value()...)
 	}
-	for _, r := range req.GetHeaders("Proxy-Require") {
-		s.Write([]byte("|" + r.Value()))
+	for _, r := range header.Named(req, "Proxy-Require") {
+		b = append(append(b, '|'), r.Value()...)
 	}
-	return hex.EncodeToString(s.Sum(nil)[:6])
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:6])
 }
 
 // looped is RFC 3261 16.3 step 4: one of the Vias is ours with the same loop hash.
 func (p *Proxy) looped(req *gosip.Request, hash string) bool {
-	for _, h := range req.GetHeaders("Via") {
+	for _, h := range header.Named(req, "Via") {
 		v, ok := h.(*gosip.ViaHeader)
 		if !ok || !p.isSelf(gosip.Uri{Host: v.Host, Port: v.Port}) {
 			continue
@@ -404,7 +414,7 @@ func (r *Request) startBranch(p *Proxy, target gosip.Uri, f Forward, outbound *g
 		f.Request(req)
 	}
 	h := nextHop(req, outbound)
-	if h.transport == "UDP" && !explicitTransport(req, outbound) && len(req.String()) > maxUDPRequest-200 {
+	if h.transport == "UDP" && !h.explicit && messageSize(req) > maxUDPRequest-200 {
 		h.transport = "TCP" // RFC 3261 18.1.1
 	}
 	if f.RecordRoute {
@@ -510,7 +520,7 @@ func (p *Proxy) sendCancel(c *gosip.Request) (*gosip.Response, error) {
 func cancelRequest(req *gosip.Request) *gosip.Request {
 	c := gosip.NewRequest(gosip.CANCEL, req.Recipient)
 	c.AppendHeader(req.Via().Clone())
-	for _, h := range req.GetHeaders("Route") {
+	for _, h := range header.Named(req, "Route") {
 		c.AppendHeader(gosip.HeaderClone(h))
 	}
 	mf := gosip.MaxForwardsHeader(70)
@@ -553,7 +563,12 @@ func rank(res *gosip.Response) int {
 // relay sends a downstream response upstream: our Via removed (RFC 3261 16.7 step 3), a 503
 // turned into 500 (16.7 step 6), then the node's Response hook.
 func (r *Request) relay(res *gosip.Response, f Forward) {
-	out := res.Clone()
+	out := res
+	if r.IsInvite() {
+		// sipgo's INVITE client transaction still reads the response it passed up (the ACK
+		// for a non-2xx is built from it); a non-INVITE one is done with it.
+		out = res.Clone()
+	}
 	out.RemoveHeader("Via")
 	if out.StatusCode == gosip.StatusServiceUnavailable {
 		out.StatusCode, out.Reason = gosip.StatusInternalServerError, "Server Internal Error"

@@ -37,7 +37,7 @@ func FuzzRequestChecks(f *testing.F) {
 		h := loopHash(req, p.preRoute(req))
 		p.looped(req, h)
 		nextHop(req, nil)
-		explicitTransport(req, nil)
+		messageSize(req)
 		if req.Via() != nil && req.CSeq() != nil && req.From() != nil && req.To() != nil && req.CallID() != nil {
 			cancelRequest(req)
 		}

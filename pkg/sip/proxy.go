@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/imscore/imscore/pkg/logging"
+	"github.com/imscore/imscore/pkg/sip/header"
 )
 
 // DefaultTimerC is Timer C (RFC 3261 16.8: more than 3 minutes).
@@ -338,7 +339,7 @@ func (p *Proxy) validate(r *Request) (int, string) {
 // naming us that it removed, top first.
 func (p *Proxy) preRoute(req *gosip.Request) []gosip.Uri {
 	if p.isSelf(req.Recipient) {
-		routes := req.GetHeaders("Route")
+		routes := header.Named(req, "Route")
 		if len(routes) > 0 {
 			if last, ok := routes[len(routes)-1].(*gosip.RouteHeader); ok {
 				req.Recipient = last.Address
@@ -359,7 +360,7 @@ func (p *Proxy) preRoute(req *gosip.Request) []gosip.Uri {
 
 // removeHeader removes the header h (by identity) from req.
 func removeHeader(req *gosip.Request, h gosip.Header) {
-	hs := req.GetHeaders(h.Name())
+	hs := header.Named(req, h.Name())
 	kept := make([]gosip.Header, 0, len(hs))
 	for _, x := range hs {
 		if x != h {

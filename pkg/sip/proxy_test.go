@@ -17,7 +17,7 @@ import (
 )
 
 // startProxy runs a proxy on 127.0.0.1:0 with h until the test ends.
-func startProxy(t *testing.T, cfg Config, h Handler) *Proxy {
+func startProxy(t testing.TB, cfg Config, h Handler) *Proxy {
 	t.Helper()
 	if cfg.Listen == "" {
 		cfg.Listen = "127.0.0.1:0"

@@ -2,6 +2,7 @@ package sip
 
 import (
 	"fmt"
+	"strings"
 
 	gosip "github.com/emiago/sipgo/sip"
 )
@@ -28,5 +29,12 @@ func AOR(u gosip.Uri) string {
 	if scheme == "" {
 		scheme = "sip"
 	}
-	return (&gosip.Uri{Scheme: scheme, User: u.User, Host: u.Host}).String()
+	if strings.IndexByte(u.Host, ':') >= 0 {
+		// An IPv6 host is bracketed, as sipgo writes it.
+		return (&gosip.Uri{Scheme: scheme, User: u.User, Host: u.Host}).String()
+	}
+	if u.User == "" {
+		return scheme + ":" + u.Host
+	}
+	return scheme + ":" + u.User + "@" + u.Host
 }

@@ -14,6 +14,8 @@ func TestAOR(t *testing.T) {
 		{"sip:alice@example.org:5070;transport=tcp", "sip:alice@example.org"},
 		{"sips:alice@example.org", "sips:alice@example.org"},
 		{"tel:+15550001", "tel:+15550001"},
+		{"sip:example.org:5060", "sip:example.org"},
+		{"sip:bob@[2001:db8::1]:5060", "sip:bob@[2001:db8::1]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {

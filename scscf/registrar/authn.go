@@ -68,7 +68,7 @@ func (r *Registrar) pruneAuth(now time.Time) {
 // credentials returns the Authorization of the REGISTER for our realm (or the first one), nil
 // when there is none.
 func credentials(req *sip.Request, realm string) (*header.Credentials, error) {
-	all, err := header.All(req.GetHeaders(header.NameAuthorization), header.ParseCredentials)
+	all, err := header.All(header.Named(req, header.NameAuthorization), header.ParseCredentials)
 	if err != nil || len(all) == 0 {
 		return nil, err
 	}

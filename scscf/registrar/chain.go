@@ -7,6 +7,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	sipx "github.com/imscore/imscore/pkg/sip"
+	"github.com/imscore/imscore/pkg/sip/header"
 )
 
 // Middleware is the registrar's link in the S-CSCF's handler chain (pkg/sip): it answers
@@ -32,7 +33,7 @@ func (r *Registrar) Middleware(next sipx.Handler) sipx.Handler {
 
 // isRegEvent reports whether the request's Event is the reg package (RFC 3680 3.1).
 func isRegEvent(req *sip.Request) bool {
-	ev := req.GetHeader("Event")
+	ev := header.First(req, "Event")
 	if ev == nil {
 		return false
 	}

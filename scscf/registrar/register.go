@@ -193,7 +193,7 @@ func (r *Registrar) ok(req *sip.Request, reg *regstore.Registration, now time.Ti
 		secs := int(c.Expires.Sub(now).Round(time.Second).Seconds())
 		res.AppendHeader(sip.NewHeader("Contact", "<"+c.URI+">"+c.Params+";expires="+strconv.Itoa(secs)))
 	}
-	for _, h := range req.GetHeaders(header.NamePath) {
+	for _, h := range header.Named(req, header.NamePath) {
 		res.AppendHeader(sip.NewHeader(header.NamePath, h.Value()))
 	}
 	if len(reg.Contacts) > 0 {
@@ -211,7 +211,7 @@ func (r *Registrar) ok(req *sip.Request, reg *regstore.Registration, now time.Ti
 // 7). "*" is only allowed alone with Expires 0.
 func (r *Registrar) contactChanges(req *sip.Request) ([]change, bool, error) {
 	hdrExpires := r.cfg.DefaultExpires.D()
-	if h := req.GetHeader("Expires"); h != nil {
+	if h := header.First(req, "Expires"); h != nil {
 		n, err := strconv.ParseUint(strings.TrimSpace(h.Value()), 10, 32)
 		if err != nil {
 			return nil, false, statusErr(sip.StatusBadRequest, "Bad Request", fmt.Errorf("Expires %q", h.Value()))
@@ -220,7 +220,7 @@ func (r *Registrar) contactChanges(req *sip.Request) ([]change, bool, error) {
 	}
 	var out []change
 	wildcard := false
-	for _, h := range req.GetHeaders("Contact") {
+	for _, h := range header.Named(req, "Contact") {
 		var cs []*sip.ContactHeader
 		if ch, ok := h.(*sip.ContactHeader); ok {
 			cs = append(cs, ch)
@@ -270,7 +270,7 @@ func derivedIMPI(u sip.Uri) (string, error) {
 
 func pathOf(req *sip.Request) []string {
 	var out []string
-	for _, h := range req.GetHeaders(header.NamePath) {
+	for _, h := range header.Named(req, header.NamePath) {
 		out = append(out, h.Value())
 	}
 	return out

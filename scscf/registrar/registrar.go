@@ -233,12 +233,18 @@ func (r *Registrar) byIMPI(impi string) []*regstore.Registration {
 
 // install makes reg the live registration of its IMPU, with its profile parsed.
 func (r *Registrar) install(reg *regstore.Registration) {
-	var prof *ifc.IMSSubscription
-	if reg.UserData != "" {
-		if p, err := ifc.ParseSubscription([]byte(reg.UserData)); err == nil {
-			prof = p
-		} else {
-			r.log.Warn("stored user data does not parse", logging.KeyIMPU, reg.IMPU, logging.KeyErr, err)
+	r.mu.Lock()
+	old, prof := r.regs[reg.IMPU], r.profiles[reg.IMPU]
+	r.mu.Unlock()
+	if old == nil || old.UserData != reg.UserData {
+		// A re-registration keeps its User-Data (the SAA has none): its profile is parsed once.
+		prof = nil
+		if reg.UserData != "" {
+			if p, err := ifc.ParseSubscription([]byte(reg.UserData)); err == nil {
+				prof = p
+			} else {
+				r.log.Warn("stored user data does not parse", logging.KeyIMPU, reg.IMPU, logging.KeyErr, err)
+			}
 		}
 	}
 	r.mu.Lock()

@@ -1,6 +1,7 @@
 package peer
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -212,15 +213,25 @@ func (c *conn) start(reopen bool) {
 }
 
 func (c *conn) writeLoop() {
+	var batch net.Buffers
 	for {
 		select {
 		case b := <-c.out:
-			if b == nil { // queued by answerBase after a DPA
-				c.close(errors.New("peer sent DPR"))
-				return
+			batch = append(batch[:0], b)
+			if c.network == transport.TCP {
+				// Messages queued meanwhile go in the same write: one system call for a burst
+				// (a TCP stream has no message boundaries; SCTP keeps one message per write).
+				batch = c.drain(batch)
 			}
-			if _, err := c.nc.Write(b); err != nil {
-				c.close(fmt.Errorf("write: %w", err))
+			for i, b := range batch {
+				if b == nil { // queued by answerBase after a DPA
+					if err := c.write(batch[:i]); err == nil {
+						c.close(errors.New("peer sent DPR"))
+					}
+					return
+				}
+			}
+			if err := c.write(batch); err != nil {
 				return
 			}
 		case <-c.done:
@@ -229,9 +240,44 @@ func (c *conn) writeLoop() {
 	}
 }
 
+// maxBatch bounds the messages writeLoop puts in one write.
+const maxBatch = 64
+
+// drain appends the messages already queued, up to maxBatch in all, without waiting.
+func (c *conn) drain(batch net.Buffers) net.Buffers {
+	for len(batch) < maxBatch {
+		select {
+		case b := <-c.out:
+			batch = append(batch, b)
+			if b == nil {
+				return batch
+			}
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// write sends the messages of batch, in one writev on TCP; a failure closes the connection.
+func (c *conn) write(batch net.Buffers) error {
+	var err error
+	if len(batch) == 1 {
+		_, err = c.nc.Write(batch[0])
+	} else if len(batch) > 1 {
+		_, err = batch.WriteTo(c.nc)
+	}
+	if err != nil {
+		c.close(fmt.Errorf("write: %w", err))
+	}
+	return err
+}
+
 func (c *conn) readLoop() {
+	// Buffered: a frame's header and body come in one read, often with the next frames.
+	r := bufio.NewReaderSize(c.nc, 64<<10)
 	for {
-		frame, err := wire.ReadFrame(c.nc, c.n.cfg.MaxMessage)
+		frame, err := wire.ReadFrame(r, c.n.cfg.MaxMessage)
 		if err != nil {
 			// A bad header leaves no way to find the next message in the stream.
 			c.close(fmt.Errorf("read: %w", err))

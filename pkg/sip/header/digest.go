@@ -357,7 +357,7 @@ func parseAuthList(value string) ([]authItem, error) {
 	for _, piece := range pieces {
 		if i := strings.IndexAny(piece, " \t\r\n"); i > 0 && isToken(piece[:i]) &&
 			!strings.HasPrefix(trimLWS(piece[i:]), "=") {
-			items = append(items, authItem{scheme: piece[:i]})
+			items = append(items, authItem{scheme: piece[:i], params: make(Params, 0, len(pieces))})
 			piece = trimLWS(piece[i:])
 		} else if len(items) == 0 {
 			return nil, syntaxErr("missing auth scheme in %q", value)

@@ -390,3 +390,23 @@ func TestFormatNC(t *testing.T) {
 		}
 	}
 }
+
+// Named and First find header lines whatever the case of their names, in message order.
+func TestNamedAndFirst(t *testing.T) {
+	msg, err := sip.ParseMessage([]byte("REGISTER sip:example.org SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKa\r\n" +
+		"path: <sip:p1@x;lr>\r\nExpires: 60\r\nPATH: <sip:p2@x;lr>\r\nCSeq: 1 REGISTER\r\nContent-Length: 0\r\n\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := msg.(*sip.Request)
+	paths := Named(m, NamePath)
+	if len(paths) != 2 || paths[0].Value() != "<sip:p1@x;lr>" || paths[1].Value() != "<sip:p2@x;lr>" {
+		t.Errorf("Named(Path) = %v", paths)
+	}
+	if h := First(m, "expires"); h == nil || h.Value() != "60" {
+		t.Errorf("First(expires) = %v", h)
+	}
+	if h := First(m, "Route"); h != nil || Named(m, "Route") != nil {
+		t.Errorf("Route found in a message without one: %v", h)
+	}
+}

@@ -142,7 +142,12 @@ func unquote(s string) (string, error) {
 	if end != len(s) {
 		return "", syntaxErr("text after quoted-string %q", s)
 	}
+	inner := s[1 : end-1]
+	if strings.IndexByte(inner, '\\') < 0 {
+		return inner, nil
+	}
 	var b strings.Builder
+	b.Grow(len(inner))
 	for i := 1; i < end-1; i++ {
 		if s[i] == '\\' {
 			i++
@@ -156,7 +161,7 @@ func unquote(s string) (string, error) {
 // space around the pieces. Commas and semicolons inside quotes or inside a bracketed URI do not
 // split. An empty piece is an error.
 func split(s string, sep byte) ([]string, error) {
-	var out []string
+	out := make([]string, 0, strings.Count(s, string(sep))+1)
 	start, angle := 0, false
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"encoding/xml"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -124,11 +125,83 @@ func Terminations(body []byte) ([]Termination, error) {
 	return out, nil
 }
 
-// Marshal encodes r with the XML declaration.
-func (r *Reginfo) Marshal() ([]byte, error) {
-	b, err := xml.MarshalIndent(r, "", " ")
-	if err != nil {
-		return nil, fmt.Errorf("reginfo: %w", err)
+// AppendXML appends r with the XML declaration to dst, byte for byte what xml.Header followed
+// by xml.Marshal(r) gives: unindented, elements and attributes in field order, values escaped
+// alike. The S-CSCF builds a document for every registration's NOTIFY (TS 24.229 5.4.2.1.2),
+// where encoding/xml's reflection was a noticeable share of its CPU.
+func (r *Reginfo) AppendXML(dst []byte) []byte {
+	dst = append(dst, xml.Header...)
+	dst = append(dst, `<reginfo xmlns="`+Namespace+`"`...)
+	dst = appendIntAttr(dst, "version", int64(r.Version))
+	dst = appendAttr(dst, "state", r.State)
+	dst = append(dst, '>')
+	for _, reg := range r.Registrations {
+		dst = append(dst, "<registration"...)
+		dst = appendAttr(dst, "aor", reg.AOR)
+		dst = appendAttr(dst, "id", reg.ID)
+		dst = appendAttr(dst, "state", reg.State)
+		dst = append(dst, '>')
+		for _, c := range reg.Contacts {
+			dst = append(dst, "<contact"...)
+			dst = appendAttr(dst, "id", c.ID)
+			dst = appendAttr(dst, "state", c.State)
+			dst = appendAttr(dst, "event", c.Event)
+			// The optional attributes are omitted as their omitempty tags make encoding/xml do.
+			if c.Expires != nil {
+				dst = appendIntAttr(dst, "expires", int64(*c.Expires))
+			}
+			if c.CallID != "" {
+				dst = appendAttr(dst, "callid", c.CallID)
+			}
+			if c.CSeq != nil {
+				dst = appendIntAttr(dst, "cseq", int64(*c.CSeq))
+			}
+			dst = append(dst, "><uri>"...)
+			dst = appendEscaped(dst, c.URI)
+			dst = append(dst, "</uri></contact>"...)
+		}
+		dst = append(dst, "</registration>"...)
 	}
-	return append([]byte(xml.Header), b...), nil
+	return append(dst, "</reginfo>"...)
+}
+
+// appendAttr appends ` name="value"`.
+func appendAttr(dst []byte, name, value string) []byte {
+	dst = append(dst, ' ')
+	dst = append(dst, name...)
+	dst = append(dst, `="`...)
+	dst = appendEscaped(dst, value)
+	return append(dst, '"')
+}
+
+// appendIntAttr appends ` name="v"`.
+func appendIntAttr(dst []byte, name string, v int64) []byte {
+	dst = append(dst, ' ')
+	dst = append(dst, name...)
+	dst = append(dst, `="`...)
+	dst = strconv.AppendInt(dst, v, 10)
+	return append(dst, '"')
+}
+
+// appendEscaped appends s escaped as encoding/xml escapes attribute values and text. The values
+// of a reginfo document are URIs and tokens, printable ASCII that needs no escaping; from the
+// first byte that may need it on, xml.EscapeText does the work, so the rules stay its own.
+func appendEscaped(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < ' ' || c > '~', c == '"', c == '\'', c == '&', c == '<', c == '>':
+			w := appender(append(dst, s[:i]...))
+			_ = xml.EscapeText(&w, []byte(s[i:])) // appender.Write never fails
+			return w
+		}
+	}
+	return append(dst, s...)
+}
+
+// appender is an io.Writer that appends to a byte slice.
+type appender []byte
+
+func (a *appender) Write(p []byte) (int, error) {
+	*a = append(*a, p...)
+	return len(p), nil
 }
