@@ -242,6 +242,19 @@ func (s *DB) queryEntry(ctx context.Context, stmt *sql.Stmt, key, what string) (
 		return nil, authErr(err, what)
 	}
 	defer rows.Close()
+	var e *authEntry
+	if err := scanEntries(rows, func(got *authEntry) { e = got }); err != nil {
+		return nil, authErr(err, what)
+	}
+	if e == nil {
+		return nil, authErr(sql.ErrNoRows, what)
+	}
+	return e, nil
+}
+
+// scanEntries reads the rows of an entryQuery ordered by i.impi, u.ord and yields the entry of
+// each private identity once its rows are read.
+func scanEntries(rows *sql.Rows, yield func(*authEntry)) error {
 	var (
 		e                     *authEntry
 		r                     authRowScan
@@ -249,14 +262,17 @@ func (s *DB) queryEntry(ctx context.Context, stmt *sql.Stmt, key, what string) (
 		uri, irs, state, name sql.NullString
 		barred, isDefault     sql.NullBool
 	)
+	dest := append(r.dest(), &ims.IMPI, &ims.IFCSet, &ims.CapabilitySet, &ims.CCFPrimary, &ims.CCFSecondary,
+		&ims.ECFPrimary, &ims.ECFSecondary, &ims.SCSCFName,
+		&uri, &barred, &irs, &isDefault, &state, &name)
 	for rows.Next() {
-		err := rows.Scan(append(r.dest(), &ims.IMPI, &ims.IFCSet, &ims.CapabilitySet, &ims.CCFPrimary, &ims.CCFSecondary,
-			&ims.ECFPrimary, &ims.ECFSecondary, &ims.SCSCFName,
-			&uri, &barred, &irs, &isDefault, &state, &name)...)
-		if err != nil {
-			return nil, authErr(err, what)
+		if err := rows.Scan(dest...); err != nil {
+			return err
 		}
-		if e == nil {
+		if e == nil || e.ims.IMPI != ims.IMPI {
+			if e != nil {
+				yield(e)
+			}
 			r.info.Auth = r.row.auth()
 			e = &authEntry{info: r.info, ims: *ims.ims()}
 		}
@@ -266,12 +282,12 @@ func (s *DB) queryEntry(ctx context.Context, stmt *sql.Stmt, key, what string) (
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, authErr(err, what)
+		return err
 	}
-	if e == nil {
-		return nil, authErr(sql.ErrNoRows, what)
+	if e != nil {
+		yield(e)
 	}
-	return e, nil
+	return nil
 }
 
 // AuthByIMSI implements Store.
@@ -314,6 +330,10 @@ const maxCachedIMPIs = 100_000
 // other subscribers do not matter: with registrations coming in, some write commits during
 // almost every read, and a cache refusing all of them would stay empty (issue 5: every UAR of
 // the registration benchmark queried SQLite).
+//
+// Besides the reads that miss, warm-ups fill it in bulk (warm.go): when the store opens and
+// after CreateSubscribers. Each tags what it read with the generation taken before its query,
+// as a read does.
 type readCache struct {
 	mu  sync.Mutex
 	gen uint64
@@ -326,11 +346,12 @@ type readCache struct {
 	// ownerOf maps each IMPU of the cached entries to its IMPI; it is dropped with the entry.
 	ownerOf map[string]string
 	ifcSets map[string]*IFCSet
+	limit   int // of byIMPI: maxCachedIMPIs (tests lower it)
 }
 
 func newReadCache() *readCache {
 	return &readCache{wrote: map[string]uint64{}, byIMPI: map[string]*authEntry{}, impiOf: map[string]string{},
-		ownerOf: map[string]string{}, ifcSets: map[string]*IFCSet{}}
+		ownerOf: map[string]string{}, ifcSets: map[string]*IFCSet{}, limit: maxCachedIMPIs}
 }
 
 // maxWrites bounds readCache.wrote: a read takes milliseconds, so only the latest writes matter.
@@ -410,17 +431,47 @@ func (c *readCache) put(impi string, e *authEntry, gen uint64) {
 		return
 	}
 	c.drop(impi)
-	if len(c.byIMPI) >= maxCachedIMPIs {
+	if len(c.byIMPI) >= c.limit {
 		for k := range c.byIMPI {
 			c.drop(k)
 			break
 		}
 	}
+	c.add(impi, e)
+}
+
+// add caches e as the entry of impi; c.mu is held.
+func (c *readCache) add(impi string, e *authEntry) {
 	c.byIMPI[impi] = e
 	c.impiOf[e.info.IMSI] = impi
 	for _, u := range e.ims.IMPUs {
 		c.ownerOf[u.URI] = impi
 	}
+}
+
+// generation is the generation a read that does not start with get or getByIMPU (a warm-up)
+// must be tagged with.
+func (c *readCache) generation() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gen
+}
+
+// warm is put for an entry read by a warm-up (warm.go), under the same stale rule, but only while
+// there is room: a warm-up guesses what will be read and displaces neither what was read on
+// demand nor an entry already cached (as fresh: every write since it was put updated or dropped
+// it). It reports whether the cache is full.
+func (c *readCache) warm(e *authEntry, gen uint64) (full bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	impi := e.ims.IMPI
+	if len(c.byIMPI) >= c.limit {
+		return true
+	}
+	if _, ok := c.byIMPI[impi]; !ok && !c.stale(gen, keyIMPI(impi), keyIMSI(e.info.IMSI)) {
+		c.add(impi, e)
+	}
+	return len(c.byIMPI) >= c.limit
 }
 
 // setSQN records sqn as the stored SQN of subscriber imsi.

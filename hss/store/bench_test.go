@@ -42,3 +42,39 @@ func BenchmarkAuthByIMPI(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkFirstRead measures the first Cx read (UAR) of each of 2,000 subscribers, as after an
+// HSS restart (warmUp) or an import (warmIMPIs): cold, each is one query; warmed, the warm-up's
+// queries are counted in. ns/subscriber is the cost of one subscriber's first read.
+func BenchmarkFirstRead(b *testing.B) {
+	const n = 2000
+	ctx := context.Background()
+	s := openWarm(b, b.TempDir(), n)
+	impis := make([]string, n)
+	for i := range impis {
+		impis[i] = testSubscriber(i).IMS.IMPI
+	}
+	for _, bc := range []struct {
+		name string
+		warm func() error
+	}{
+		{"cold", func() error { return nil }},
+		{"warmUp", func() error { return s.warmUp(ctx) }},
+		{"warmIMPIs", func() error { return s.warmIMPIs(ctx, impis) }},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				s.cache = newReadCache()
+				if err := bc.warm(); err != nil {
+					b.Fatal(err)
+				}
+				for _, impi := range impis {
+					if _, err := s.AuthorizationByIMPI(ctx, impi); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/subscriber")
+		})
+	}
+}

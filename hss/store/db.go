@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/glebarez/sqlite"
@@ -32,6 +33,10 @@ type DB struct {
 	// Diameter hot paths read (auth.go); cache is nil but on SQLite.
 	auth  authStmts
 	cache *readCache
+	// stopWarm cancels the warm-up of the cache that Open starts on SQLite (warm.go); Close
+	// calls it and waits for warming before it closes the pools.
+	stopWarm context.CancelFunc
+	warming  sync.WaitGroup
 }
 
 // Connection pools. Idle connections are kept up to the maximum: a new SQLite connection parses
@@ -110,6 +115,10 @@ func open(cfg Config, target int) (*DB, error) {
 	}
 	if cfg.Driver == DriverSQLite {
 		s.cache = newReadCache()
+		// In the background: opening is not delayed, and requests meanwhile read as without it.
+		ctx, cancel := context.WithCancel(context.Background())
+		s.stopWarm = cancel
+		s.warming.Go(func() { _ = s.warmUp(ctx) }) // a failed warm-up leaves the cache to fill on demand
 	}
 	return s, nil
 }
@@ -168,6 +177,10 @@ func mysqlDSN(dsn string) string {
 
 // Close closes the database.
 func (s *DB) Close() error {
+	if s.stopWarm != nil {
+		s.stopWarm()
+	}
+	s.warming.Wait()
 	var errs []error
 	s.auth.close()
 	pools := []*gorm.DB{s.db}
@@ -233,7 +246,7 @@ func (s *DB) CreateSubscribers(ctx context.Context, subs ...*Subscriber) error {
 			return &BatchError{Index: i, Err: err}
 		}
 	}
-	return s.write(ctx, func(tx *gorm.DB) error {
+	err := s.write(ctx, func(tx *gorm.DB) error {
 		for i, sub := range subs {
 			if err := insertSubscriber(tx, sub); err != nil {
 				return &BatchError{Index: i, Err: err}
@@ -241,6 +254,19 @@ func (s *DB) CreateSubscribers(ctx context.Context, subs ...*Subscriber) error {
 		}
 		return nil
 	})
+	if err != nil || s.cache == nil {
+		return err
+	}
+	// Imported subscribers register next (POST /api/v1/subscribers/import): their first Cx
+	// requests find them cached. The import is committed whatever the warm-up does.
+	var impis []string
+	for _, sub := range subs {
+		if sub.IMS != nil {
+			impis = append(impis, sub.IMS.IMPI)
+		}
+	}
+	_ = s.warmIMPIs(ctx, impis)
+	return nil
 }
 
 func insertSubscriber(tx *gorm.DB, sub *Subscriber) error {
