@@ -160,6 +160,15 @@ func TestSIPAuthDataItemParts(t *testing.T) {
 	}
 }
 
+func BenchmarkEncodeUAR(b *testing.B) { msgtest.BenchEncode(b, examples[0].Req.Message) }
+
+func BenchmarkEncodeUAA(b *testing.B) {
+	r, _ := msgtest.Exchange(b, examples[0], hss)
+	msgtest.BenchEncode(b, func() (*diam.Message, error) { return examples[0].Ans.Message(r, hss) })
+}
+
+func BenchmarkEncodeSAR(b *testing.B) { msgtest.BenchEncode(b, sar.Message) }
+
 func BenchmarkEncodeMAR(b *testing.B) { msgtest.BenchEncode(b, mar.Message) }
 
 func BenchmarkEncodeMAA(b *testing.B) {
@@ -170,6 +179,21 @@ func BenchmarkEncodeMAA(b *testing.B) {
 func BenchmarkEncodeSAA(b *testing.B) {
 	r, _ := msgtest.Exchange(b, examples[2], hss)
 	msgtest.BenchEncode(b, func() (*diam.Message, error) { return saa.Message(r, hss) })
+}
+
+func BenchmarkDecodeUAR(b *testing.B) {
+	r, _ := msgtest.Exchange(b, examples[0], hss)
+	msgtest.BenchDecode(b, r, func() any { return new(UAR) })
+}
+
+func BenchmarkDecodeUAA(b *testing.B) {
+	_, a := msgtest.Exchange(b, examples[0], hss)
+	msgtest.BenchDecode(b, a, func() any { return new(UAA) })
+}
+
+func BenchmarkDecodeSAR(b *testing.B) {
+	r, _ := msgtest.Exchange(b, examples[2], hss)
+	msgtest.BenchDecode(b, r, func() any { return new(SAR) })
 }
 
 func BenchmarkDecodeMAR(b *testing.B) {

@@ -9,7 +9,7 @@ import (
 	"math"
 	"net"
 	"reflect"
-	"strings"
+	"slices"
 	"time"
 
 	"github.com/fiorix/go-diameter/v4/diam"
@@ -44,6 +44,9 @@ func Marshal(m *diam.Message, v any) error {
 	if err != nil {
 		return fmt.Errorf("msg: marshal %T: %w", v, err)
 	}
+	// A copy of m.AVP with room for avps: one allocation, and the Session-Id insert below
+	// moves AVPs only in this copy, as diam.Message.InsertAVP would.
+	m.AVP = append(make([]*diam.AVP, 0, len(m.AVP)+len(avps)), m.AVP...)
 	for _, a := range avps {
 		if a.Code != avp.SessionID || a.VendorID != 0 {
 			m.AddAVP(a)
@@ -52,7 +55,8 @@ func Marshal(m *diam.Message, v any) error {
 		existing := findAVP(m, avp.SessionID)
 		switch {
 		case existing == nil:
-			m.InsertAVP(a)
+			m.AVP = slices.Insert(m.AVP, 0, a) // m.InsertAVP(a) without its two allocations
+			m.Header.MessageLength += uint32(a.Len())
 		case !reflect.DeepEqual(existing.Data, a.Data):
 			return fmt.Errorf("msg: marshal %T: Session-Id %v conflicts with %v", v, a.Data, existing.Data)
 		}
@@ -60,15 +64,15 @@ func Marshal(m *diam.Message, v any) error {
 	return nil
 }
 
-// Unmarshal decodes m's AVPs into the tagged struct v using go-diameter's Unmarshal. It never
-// panics: a malformed message a peer sent is returned as an error.
+// Unmarshal decodes m's AVPs into the tagged struct v by go-diameter's Unmarshal rules (see
+// decode). It never panics: a malformed message a peer sent is returned as an error.
 func Unmarshal(m *diam.Message, v any) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("msg: unmarshal %s into %T: panic: %v", describe(m), v, r)
 		}
 	}()
-	if err := m.Unmarshal(v); err != nil {
+	if err := decode(m, v); err != nil {
 		return fmt.Errorf("msg: unmarshal %s into %T: %w", describe(m), v, err)
 	}
 	return nil
@@ -98,96 +102,70 @@ var (
 )
 
 func (e encoder) structAVPs(rv reflect.Value) ([]*diam.AVP, error) {
-	var out []*diam.AVP
-	rt := rv.Type()
-	for i := range rt.NumField() {
-		sf := rt.Field(i)
-		fv := rv.Field(i)
-		tag, ok := sf.Tag.Lookup("avp")
-		if !ok {
-			if sf.Anonymous && sf.Type.Kind() == reflect.Struct {
-				avps, err := e.structAVPs(fv)
-				if err != nil {
-					return nil, err
-				}
-				out = append(out, avps...)
-			}
-			continue
-		}
-		name, opts, _ := strings.Cut(tag, ",")
-		if name == "" || name == "-" {
-			continue
-		}
-		if opts == "omitempty" && fv.IsZero() {
-			continue
-		}
-		switch sf.Type {
-		case avpPtrType:
-			if !fv.IsNil() {
-				out = append(out, fv.Interface().(*diam.AVP))
-			}
-			continue
-		case avpSliceType:
-			out = append(out, fv.Interface().([]*diam.AVP)...)
-			continue
-		}
-		d, err := e.dict.FindAVP(e.app, name)
-		if err != nil {
-			return nil, fmt.Errorf("field %s: %w", sf.Name, err)
-		}
-		avps, err := e.fieldAVPs(d, fv)
-		if err != nil {
-			return nil, fmt.Errorf("field %s (%s): %w", sf.Name, name, err)
-		}
-		out = append(out, avps...)
-	}
-	return out, nil
+	s := encodePlan(e.dict, e.app, rv.Type())
+	return e.appendStruct(make([]*diam.AVP, 0, s.avps), s, rv)
 }
 
-// fieldAVPs encodes one field: a pointer or slice expands to zero or more AVPs.
-func (e encoder) fieldAVPs(d *diamdict.AVP, fv reflect.Value) ([]*diam.AVP, error) {
+// appendStruct appends the AVPs of rv, a struct of s's type, to dst.
+func (e encoder) appendStruct(dst []*diam.AVP, s *encodeStruct, rv reflect.Value) ([]*diam.AVP, error) {
+	for _, f := range s.fields {
+		fv := rv.Field(f.index)
+		if f.embedded != nil {
+			var err error
+			if dst, err = e.appendStruct(dst, f.embedded, fv); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if f.omitempty && fv.IsZero() {
+			continue
+		}
+		if f.raw {
+			switch a := fv.Interface().(type) {
+			case *diam.AVP:
+				if a != nil {
+					dst = append(dst, a)
+				}
+			case []*diam.AVP:
+				dst = append(dst, a...)
+			}
+			continue
+		}
+		if f.err != nil {
+			return nil, fmt.Errorf("field %s: %w", f.goName, f.err)
+		}
+		var err error
+		if dst, err = e.appendField(dst, &f, fv); err != nil {
+			return nil, fmt.Errorf("field %s (%s): %w", f.goName, f.avpName, err)
+		}
+	}
+	return dst, nil
+}
+
+// appendField appends the AVPs of one field: a pointer or slice expands to zero or more.
+func (e encoder) appendField(dst []*diam.AVP, f *encodeField, fv reflect.Value) ([]*diam.AVP, error) {
 	switch fv.Kind() {
 	case reflect.Pointer, reflect.Interface:
 		if fv.IsNil() {
-			return nil, nil
+			return dst, nil
 		}
-		return e.fieldAVPs(d, fv.Elem())
+		return e.appendField(dst, f, fv.Elem())
 	case reflect.Slice:
 		if fv.Type().Elem().Kind() != reflect.Uint8 { // []byte is an OctetString, not a list
-			var out []*diam.AVP
 			for i := range fv.Len() {
-				avps, err := e.fieldAVPs(d, fv.Index(i))
-				if err != nil {
+				var err error
+				if dst, err = e.appendField(dst, f, fv.Index(i)); err != nil {
 					return nil, fmt.Errorf("[%d]: %w", i, err)
 				}
-				out = append(out, avps...)
 			}
-			return out, nil
+			return dst, nil
 		}
 	}
-	data, err := e.data(d, fv)
+	data, err := e.data(f.d, fv)
 	if err != nil {
 		return nil, err
 	}
-	return []*diam.AVP{newAVP(d, data)}, nil
-}
-
-// newAVP sets the header from the dictionary: M when the spec says "must", V and the
-// Vendor-Id for vendor AVPs unless the spec forbids V (go-diameter's S6a dictionary lists
-// IETF AVPs such as Service-Selection with vendor-id 10415 and must-not="V").
-func newAVP(d *diamdict.AVP, data datatype.Type) *diam.AVP {
-	var flags uint8
-	if strings.Contains(d.Must, "M") {
-		flags |= avp.Mbit
-	}
-	vendor := d.VendorID
-	if strings.Contains(d.MustNot, "V") {
-		vendor = 0
-	}
-	if vendor != 0 {
-		flags |= avp.Vbit
-	}
-	return diam.NewAVP(d.Code, flags, vendor, data)
+	return append(dst, diam.NewAVP(f.d.Code, f.flags, f.vendor, data)), nil
 }
 
 func (e encoder) data(d *diamdict.AVP, fv reflect.Value) (datatype.Type, error) {
@@ -203,17 +181,17 @@ func (e encoder) data(d *diamdict.AVP, fv reflect.Value) (datatype.Type, error) 
 	}
 	switch d.Data.Type {
 	case datatype.OctetStringType:
-		b, err := bytesOf(fv)
-		return datatype.OctetString(b), err
+		str, err := stringOf(fv)
+		return datatype.OctetString(str), err
 	case datatype.UTF8StringType:
-		b, err := bytesOf(fv)
-		return datatype.UTF8String(b), err
+		str, err := stringOf(fv)
+		return datatype.UTF8String(str), err
 	case datatype.DiameterIdentityType:
-		b, err := bytesOf(fv)
-		return datatype.DiameterIdentity(b), err
+		str, err := stringOf(fv)
+		return datatype.DiameterIdentity(str), err
 	case datatype.DiameterURIType:
-		b, err := bytesOf(fv)
-		return datatype.DiameterURI(b), err
+		str, err := stringOf(fv)
+		return datatype.DiameterURI(str), err
 	case datatype.Unsigned32Type:
 		n, err := unsignedOf(fv, math.MaxUint32)
 		return datatype.Unsigned32(n), err
@@ -255,6 +233,18 @@ func (e encoder) data(d *diamdict.AVP, fv reflect.Value) (datatype.Type, error) 
 		return nil, fmt.Errorf("Address AVP needs a 4 or 16 byte IP, have %d bytes", len(b))
 	}
 	return nil, fmt.Errorf("data type %s is not supported", d.Data.TypeName)
+}
+
+// stringOf is the value of a string-based datatype (OctetString, UTF8String, ...): a string
+// as it is, a []byte copied.
+func stringOf(fv reflect.Value) (string, error) {
+	switch {
+	case fv.Kind() == reflect.String:
+		return fv.String(), nil
+	case fv.Kind() == reflect.Slice && fv.Type().Elem().Kind() == reflect.Uint8:
+		return string(fv.Bytes()), nil
+	}
+	return "", fmt.Errorf("needs string or []byte, have %s", fv.Type())
 }
 
 func bytesOf(fv reflect.Value) ([]byte, error) {
