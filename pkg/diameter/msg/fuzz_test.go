@@ -29,12 +29,6 @@ func typedMessages() []any {
 // testdata/fuzz/FuzzReadMessage are the golden messages of the cx, sh and s6a tests.
 func FuzzReadMessage(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
-		// go-diameter v4.3.0 allocates Message Length - 20 bytes before reading, which for a
-		// length below 20 wraps to about 4 GiB. The peer layer frames and checks the length
-		// first (pkg/diameter/wire.ReadFrame); do the same here.
-		if len(b) < diam.HeaderLength || int(b[1])<<16|int(b[2])<<8|int(b[3]) < diam.HeaderLength {
-			return
-		}
 		m := readMessage(b)
 		if m == nil {
 			return
@@ -48,8 +42,14 @@ func FuzzReadMessage(f *testing.F) {
 // readMessage is diam.ReadMessage that survives go-diameter v4.3.0's own panics: an AVP whose
 // data fails to decode is kept with nil Data and Message.decodeAVPs then calls its Len
 // (seed godiameter-decodeavps-nil-data). The peer layer recovers the same way. A message that
-// failed to decode with a DecodeErr is still returned, to be unmarshalled too.
+// failed to decode with a DecodeErr is still returned, to be unmarshalled too. go-diameter
+// v4.3.0 allocates Message Length - 20 bytes before reading, which for a length below 20 wraps
+// to about 4 GiB; the peer layer frames and checks the length first (pkg/diameter/wire.ReadFrame),
+// and so does readMessage: nil for such input.
 func readMessage(b []byte) (m *diam.Message) {
+	if len(b) < diam.HeaderLength || int(b[1])<<16|int(b[2])<<8|int(b[3]) < diam.HeaderLength {
+		return nil
+	}
 	defer func() {
 		if recover() != nil {
 			m = nil
