@@ -30,22 +30,7 @@ func startNode(t *testing.T, icscf gosip.Uri) *Node {
 // startNodeIn runs a P-CSCF keeping its data in dir; stop ends it (also done at cleanup).
 func startNodeIn(t *testing.T, icscf gosip.Uri, dir string) (*Node, func()) {
 	t.Helper()
-	var cfg Config
-	cfg.Defaults()
-	cfg.DataDir = dir
-	cfg.SIP.Listen = "127.0.0.1:0"
-	cfg.Admin.Listen = "127.0.0.1:0"
-	cfg.ICSCF = icscf.String()
-	n, err := New(cfg, siptest.Logger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.SIP().Listen(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := n.Admin().Listen(); err != nil {
-		t.Fatal(err)
-	}
+	n := listeningNode(t, dir, icscf.String(), nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -58,6 +43,32 @@ func startNodeIn(t *testing.T, icscf gosip.Uri, dir string) (*Node, func()) {
 	t.Cleanup(stop)
 	<-n.SIP().Ready()
 	return n, stop
+}
+
+// listeningNode is a P-CSCF with its data in dir, listening on loopback ports, not running yet;
+// edit, when set, changes the test configuration first.
+func listeningNode(t *testing.T, dir, icscf string, edit func(*Config)) *Node {
+	t.Helper()
+	var cfg Config
+	cfg.Defaults()
+	cfg.DataDir = dir
+	cfg.SIP.Listen = "127.0.0.1:0"
+	cfg.Admin.Listen = "127.0.0.1:0"
+	cfg.ICSCF = icscf
+	if edit != nil {
+		edit(&cfg)
+	}
+	n, err := New(cfg, siptest.Logger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.SIP().Listen(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.Admin().Listen(); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 // register builds a UE's REGISTER to the P-CSCF.

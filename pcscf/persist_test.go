@@ -31,23 +31,9 @@ func TestCrashChild(t *testing.T) {
 	if dir == "" {
 		t.Skip("runs as the child of TestCrashKeepsBindings")
 	}
-	var cfg Config
-	cfg.Defaults()
-	cfg.DataDir = dir
-	cfg.SIP.Listen = "127.0.0.1:0"
-	cfg.Admin.Listen = "127.0.0.1:0"
-	cfg.ICSCF = os.Getenv(childICSCFEnv)
-	cfg.BindingsFlushInterval = config.Duration(50 * time.Millisecond)
-	n, err := New(cfg, siptest.Logger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.SIP().Listen(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := n.Admin().Listen(); err != nil {
-		t.Fatal(err)
-	}
+	n := listeningNode(t, dir, os.Getenv(childICSCFEnv), func(cfg *Config) {
+		cfg.BindingsFlushInterval = config.Duration(50 * time.Millisecond)
+	})
 	go func() {
 		<-n.SIP().Ready()
 		fmt.Println("sip", n.SIP().Addr())

@@ -30,19 +30,7 @@ func FuzzReginfo(f *testing.F) {
 		if terr != nil {
 			t.Fatalf("Parse accepts what Terminations refuses: %v", terr)
 		}
-		var want []Termination
-		for _, reg := range r.Registrations {
-			if reg.State == StateTerminated {
-				want = append(want, Termination{AOR: reg.AOR})
-				continue
-			}
-			for _, c := range reg.Contacts {
-				if c.State == StateTerminated {
-					want = append(want, Termination{AOR: reg.AOR, Contact: strings.TrimSpace(c.URI)})
-				}
-			}
-		}
-		if !reflect.DeepEqual(got, want) {
+		if want := r.terminations(); !reflect.DeepEqual(got, want) {
 			t.Fatalf("Terminations = %+v, full decode finds %+v", got, want)
 		}
 		out := r.AppendXML(nil)

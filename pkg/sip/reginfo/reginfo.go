@@ -110,6 +110,11 @@ func Terminations(body []byte) ([]Termination, error) {
 	if err != nil {
 		return nil, err
 	}
+	return r.terminations(), nil
+}
+
+// terminations lists what r reports terminated: a whole registration, or each contact of it.
+func (r *Reginfo) terminations() []Termination {
 	var out []Termination
 	for _, reg := range r.Registrations {
 		if reg.State == StateTerminated {
@@ -122,7 +127,7 @@ func Terminations(body []byte) ([]Termination, error) {
 			}
 		}
 	}
-	return out, nil
+	return out
 }
 
 // AppendXML appends r with the XML declaration to dst, byte for byte what xml.Header followed
