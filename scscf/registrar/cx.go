@@ -151,11 +151,14 @@ func (r *Registrar) replaceProfile(ctx context.Context, impu, userData string) e
 	}
 	next := clone(cur)
 	next.UserData = userData
-	if implicit, err := implicitSet(userData, impu); err == nil {
-		next.Implicit = implicit
+	prof, err := ifc.ParseSubscription([]byte(userData))
+	if err != nil {
+		prof = nil // install reports it
+	} else {
+		next.Implicit = implicitSet(prof, impu)
 	}
 	reqs := r.prepareNotifies(next, nil, "", false)
-	if err := r.save(ctx, next); err != nil {
+	if err := r.save(ctx, next, prof); err != nil {
 		return err
 	}
 	r.sendNotifies(next.IMPU, reqs)
@@ -179,11 +182,7 @@ func overlaps(reg *regstore.Registration, impus []string) bool {
 // implicitSet returns the public identities registered with impu: the non-barred identities
 // of the service profile that holds impu (TS 29.228 B.2.1, TS 24.229 5.4.1.2.2: they go in
 // P-Associated-URI), impu first.
-func implicitSet(userData, impu string) ([]string, error) {
-	sub, err := ifc.ParseSubscription([]byte(userData))
-	if err != nil {
-		return nil, err
-	}
+func implicitSet(sub *ifc.IMSSubscription, impu string) []string {
 	for _, sp := range sub.ServiceProfiles {
 		found := false
 		for _, pi := range sp.PublicIdentities {
@@ -200,9 +199,9 @@ func implicitSet(userData, impu string) ([]string, error) {
 				out = append(out, pi.Identity)
 			}
 		}
-		return out, nil
+		return out
 	}
-	return []string{impu}, nil
+	return []string{impu}
 }
 
 // serviceProfile returns the iFCs of the profile holding impu.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/imscore/imscore/pkg/ifc"
 	"github.com/imscore/imscore/pkg/logging"
 	"github.com/imscore/imscore/scscf/regstore"
 )
@@ -22,9 +23,10 @@ import (
 // flushTimeout bounds one flush.
 const flushTimeout = 10 * time.Second
 
-// save makes reg the live registration of its IMPU and persists it.
-func (r *Registrar) save(ctx context.Context, reg *regstore.Registration) error {
-	if r.later(func() { r.install(reg) }, reg.IMPU) {
+// save makes reg the live registration of its IMPU and persists it; prof is its parsed
+// profile when the caller has it (install).
+func (r *Registrar) save(ctx context.Context, reg *regstore.Registration, prof *ifc.IMSSubscription) error {
+	if r.later(func() { r.install(reg, prof) }, reg.IMPU) {
 		return nil
 	}
 	r.storeMu.Lock()
@@ -32,7 +34,7 @@ func (r *Registrar) save(ctx context.Context, reg *regstore.Registration) error 
 	if err := r.store.Put(ctx, reg); err != nil {
 		return err
 	}
-	r.install(reg)
+	r.install(reg, prof)
 	return nil
 }
 

@@ -117,7 +117,7 @@ func (r *Registrar) subscribe(ctx context.Context, req *sip.Request) (*sip.Respo
 		next.Subscriptions = slices.Delete(next.Subscriptions, i, i+1)
 	}
 	toTag := sub.ToTag
-	if err := r.save(ctx, next); err != nil {
+	if err := r.save(ctx, next, nil); err != nil {
 		return nil, "", nil, err
 	}
 	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
@@ -269,7 +269,7 @@ func (r *Registrar) dropSubscription(ctx context.Context, impu, id string) {
 	if len(next.Subscriptions) == len(cur.Subscriptions) {
 		return
 	}
-	if err := r.save(ctx, next); err != nil {
+	if err := r.save(ctx, next, nil); err != nil {
 		r.log.Warn("subscription not dropped", logging.KeyIMPU, impu, logging.KeyErr, err)
 	}
 }
@@ -360,7 +360,7 @@ func (r *Registrar) expireOne(impu string, now time.Time) {
 		return
 	}
 	notifies := r.prepareNotifies(next, gone, reginfo.EventExpired, false)
-	if err := r.save(ctx, next); err != nil {
+	if err := r.save(ctx, next, nil); err != nil {
 		log.Warn("expiry not saved", logging.KeyErr, err)
 		return
 	}

@@ -161,18 +161,18 @@ func (r *Registrar) register(ctx context.Context, req *sip.Request, log *slog.Lo
 	if err != nil {
 		return nil, err
 	}
+	var prof *ifc.IMSSubscription
 	if userData != "" {
-		implicit, err := implicitSet(userData, impu)
-		if err != nil {
+		if prof, err = ifc.ParseSubscription([]byte(userData)); err != nil {
 			return nil, fmt.Errorf("SAA User-Data: %w", err)
 		}
-		next.UserData, next.Implicit = userData, implicit
+		next.UserData, next.Implicit = userData, implicitSet(prof, impu)
 	}
 	if next.UserData == "" {
 		return nil, fmt.Errorf("SAA without User-Data for a new registration")
 	}
 	reqs := r.prepareNotifies(next, removed, reginfo.EventUnregistered, false)
-	if err := r.save(ctx, next); err != nil {
+	if err := r.save(ctx, next, prof); err != nil {
 		return nil, err
 	}
 	r.sendNotifies(next.IMPU, reqs)

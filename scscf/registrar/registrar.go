@@ -117,7 +117,7 @@ func New(ctx context.Context, cfg Config, dia Diameter, st regstore.Store, sipc 
 		return nil, fmt.Errorf("registrar: restore: %w", err)
 	}
 	for _, reg := range all {
-		r.install(reg)
+		r.install(reg, nil)
 	}
 	r.log.Info("registrations restored", "count", len(all))
 	return r, nil
@@ -231,12 +231,15 @@ func (r *Registrar) byIMPI(impi string) []*regstore.Registration {
 	return out
 }
 
-// install makes reg the live registration of its IMPU, with its profile parsed.
-func (r *Registrar) install(reg *regstore.Registration) {
+// install makes reg the live registration of its IMPU, with its profile: parsed, the one
+// of reg.UserData; nil when the caller has none, so that install parses it if needed.
+func (r *Registrar) install(reg *regstore.Registration, parsed *ifc.IMSSubscription) {
 	r.mu.Lock()
 	old, prof := r.regs[reg.IMPU], r.profiles[reg.IMPU]
 	r.mu.Unlock()
-	if old == nil || old.UserData != reg.UserData {
+	if parsed != nil {
+		prof = parsed
+	} else if old == nil || old.UserData != reg.UserData {
 		// A re-registration keeps its User-Data (the SAA has none): its profile is parsed once.
 		prof = nil
 		if reg.UserData != "" {
