@@ -41,7 +41,9 @@ type Config struct {
 	// Metrics, when set, gets the ims_sip_* counters (the node's registry).
 	Metrics prometheus.Registerer
 	// MaxTransactions bounds the server transactions in flight (overload.go): a new request
-	// beyond it gets 503 with Retry-After at once. 0: no bound.
+	// beyond it gets 503 with Retry-After at once. A request that continues work already
+	// spent (a REGISTER answering a challenge, a request inside a dialog) is admitted up to
+	// twice MaxTransactions. 0: no bound.
 	MaxTransactions int
 	// RetryAfter is the base of the Retry-After of that 503; 0 is DefaultRetryAfter.
 	RetryAfter time.Duration
@@ -256,7 +258,7 @@ func (p *Proxy) serve(req *gosip.Request, tx gosip.ServerTransaction) {
 	p.metrics.requests.WithLabelValues(string(req.Method)).Inc()
 	if !req.IsCancel() {
 		// CANCEL is cheap and frees work: never refused.
-		if !p.adm.admit() {
+		if !p.adm.admit(req) {
 			p.overloaded(req, tx)
 			return
 		}
