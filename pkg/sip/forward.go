@@ -3,9 +3,10 @@ package sip
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"hash/fnv"
 	"net"
 	"strconv"
 	"strings"
@@ -171,8 +172,13 @@ func loopHash(req *gosip.Request, own []gosip.Uri) string {
 	for _, r := range header.Named(req, "Proxy-Require") {
 		b = append(append(b, '|'), r.Value()...)
 	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:6])
+	// Not a security hash: a loop is our own request coming back, and the 48 bits kept make
+	// a false 482 (another request with our Via and the same hash) negligible.
+	h := fnv.New64a()
+	h.Write(b)
+	var sum [8]byte
+	binary.BigEndian.PutUint64(sum[:], h.Sum64())
+	return hex.EncodeToString(sum[2:])
 }
 
 // looped is RFC 3261 16.3 step 4: one of the Vias is ours with the same loop hash.
