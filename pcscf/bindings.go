@@ -23,6 +23,10 @@ type Binding struct {
 	ServiceRoute []header.NameAddr
 	// AssociatedURIs are the UE's other public identities (RFC 7315 4.1).
 	AssociatedURIs []header.NameAddr
+	// routeValues are the Service-Route and P-Associated-URI header values (an empty one between
+	// the two) that ServiceRoute and AssociatedURIs were parsed from: a re-registration whose
+	// 200 OK repeats them reuses the parsed lists.
+	routeValues []string
 }
 
 // Contact is one registered contact and when it expires.
@@ -58,6 +62,18 @@ func (s *bindings) delete(aor string) {
 	defer s.mu.Unlock()
 	delete(s.m, aor)
 	s.dirty[aor] = struct{}{}
+}
+
+// routes returns the route set of aor's binding when it was parsed from the header values
+// vals (Binding.routeValues).
+func (s *bindings) routes(aor string, vals []string) (sr, pau []header.NameAddr, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, ok := s.m[aor]
+	if !ok || !slices.Equal(b.routeValues, vals) {
+		return nil, nil, false
+	}
+	return b.ServiceRoute, b.AssociatedURIs, true
 }
 
 // get returns a copy of the binding of aor.

@@ -158,15 +158,27 @@ func (n *Node) registered(r *imssip.Request, aor string, requested []gosip.Uri, 
 		log.Info("pcscf: deregistered")
 		return
 	}
-	sr, err := header.All(header.Named(res, header.NameServiceRoute), header.ParseNameAddrs)
-	if err != nil {
-		log.Warn("pcscf: bad Service-Route in 200 OK", logging.KeyErr, err)
+	srh, pauh := header.Named(res, header.NameServiceRoute), header.Named(res, header.NamePAssociatedURI)
+	vals := make([]string, 0, len(srh)+1+len(pauh))
+	for _, h := range srh {
+		vals = append(vals, h.Value())
 	}
-	pau, err := header.All(header.Named(res, header.NamePAssociatedURI), header.ParseNameAddrs)
-	if err != nil {
-		log.Warn("pcscf: bad P-Associated-URI in 200 OK", logging.KeyErr, err)
+	vals = append(vals, "")
+	for _, h := range pauh {
+		vals = append(vals, h.Value())
 	}
-	b := Binding{AOR: aor, Contacts: contacts, Transport: transport, Source: source, ServiceRoute: sr, AssociatedURIs: pau}
+	sr, pau, same := n.bindings.routes(aor, vals)
+	if !same {
+		var err error
+		if sr, err = header.All(srh, header.ParseNameAddrs); err != nil {
+			log.Warn("pcscf: bad Service-Route in 200 OK", logging.KeyErr, err)
+		}
+		if pau, err = header.All(pauh, header.ParseNameAddrs); err != nil {
+			log.Warn("pcscf: bad P-Associated-URI in 200 OK", logging.KeyErr, err)
+		}
+	}
+	b := Binding{AOR: aor, Contacts: contacts, Transport: transport, Source: source, ServiceRoute: sr,
+		AssociatedURIs: pau, routeValues: vals}
 	if n.bindings.put(b) {
 		log.Info("pcscf: registered", "contacts", len(contacts), "source", source)
 		go n.subscribe(b)
