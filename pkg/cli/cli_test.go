@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -159,5 +160,22 @@ func TestRunAppliesConfigAndFlags(t *testing.T) {
 	}
 	if !sawDebug {
 		t.Errorf("level debug from the file not applied:\n%s", stderr.String())
+	}
+}
+
+// TestTuneGC checks the GC target default and that GOGC overrides it.
+func TestTuneGC(t *testing.T) {
+	t.Setenv("GOGC", "")
+	orig := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(orig)
+
+	tuneGC() // GOGC set (to ""): the runtime has read it, the node leaves it
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("with GOGC set, the GC target became %d, want it left at 100", got)
+	}
+	os.Unsetenv("GOGC")
+	tuneGC()
+	if got := debug.SetGCPercent(100); got != DefaultGCPercent {
+		t.Errorf("without GOGC, the GC target is %d, want %d", got, DefaultGCPercent)
 	}
 }
