@@ -68,10 +68,22 @@ const (
 var reserveSQNQuery = `UPDATE auth_data SET sqn = (sqn + ?) & ` + strconv.FormatUint(MaxSQN, 10) + `
 	WHERE imsi = ? RETURNING k, op, opc, amf, sqn, algorithm, password`
 
-// authStmts are the authentication queries prepared on the read pool, and the SQN
-// reservation prepared on the writer (nil on MySQL).
+// The writes of every SAR (SetRegistration): the private identity's S-CSCF, then the state and
+// S-CSCF of each public identity it names. One statement per public identity costs less than
+// one for all of them (uri IN (...)) on SQLite: an UPDATE that may change several rows opens a
+// statement journal (BenchmarkSetRegistration).
+const (
+	setSCSCFQuery = `UPDATE ims_subscriptions SET scscf_name = ? WHERE impi = ?`
+	setIMPUQuery  = `UPDATE impus SET reg_state = ?, scscf_name = ? WHERE uri = ? AND impi = ?`
+)
+
+// authStmts are the authentication queries prepared on the read pool, and the writes of the
+// hot paths prepared on the writer: the SQN reservation (nil on MySQL) and the registration.
 type authStmts struct {
 	byIMPI, byIMPU, byIMSI, reserveSQN *sql.Stmt
+	// writer is the pool of the writes, setSCSCF and setIMPU its registration statements.
+	writer            *sql.DB
+	setSCSCF, setIMPU *sql.Stmt
 }
 
 func prepareAuth(read, write *gorm.DB, dialect string) (authStmts, error) {
@@ -98,15 +110,18 @@ func prepareAuth(read, write *gorm.DB, dialect string) (authStmts, error) {
 	if dialect != DriverMySQL {
 		st.reserveSQN = prepare(writeDB, reserveSQNQuery)
 	}
+	st.writer = writeDB
+	st.setSCSCF = prepare(writeDB, setSCSCFQuery)
+	st.setIMPU = prepare(writeDB, setIMPUQuery)
 	if err != nil {
 		st.close()
-		return authStmts{}, fmt.Errorf("prepare authentication queries: %w", err)
+		return authStmts{}, fmt.Errorf("prepare the hot paths' queries: %w", err)
 	}
 	return st, nil
 }
 
 func (st authStmts) close() {
-	for _, s := range []*sql.Stmt{st.byIMPI, st.byIMPU, st.byIMSI, st.reserveSQN} {
+	for _, s := range []*sql.Stmt{st.byIMPI, st.byIMPU, st.byIMSI, st.reserveSQN, st.setSCSCF, st.setIMPU} {
 		if s != nil {
 			s.Close()
 		}

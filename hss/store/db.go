@@ -679,41 +679,62 @@ func (s *DB) SetSQN(ctx context.Context, imsi string, sqn uint64) error {
 	})
 }
 
-// SetRegistration implements Store.
+// SetRegistration implements Store. Every SAR comes here, so it runs the prepared statements of
+// authStmts rather than gorm's building of each. (On SQLite the driver still parses a statement
+// at each execution: its prepared statement keeps the SQL text only.)
 func (s *DB) SetRegistration(ctx context.Context, r Registration) error {
 	switch r.State {
 	case StateNotRegistered, StateRegistered, StateUnregistered:
 	default:
 		return invalid("state", "unknown registration state %q", r.State)
 	}
-	err := s.write(ctx, func(tx *gorm.DB) error {
-		res := tx.Model(&imsRow{}).Where("impi = ?", r.IMPI).Update("scscf_name", r.SCSCFName)
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return fmt.Errorf("IMPI %s: %w", r.IMPI, ErrNotFound)
-		}
-		for _, uri := range r.IMPUs {
-			res := tx.Model(&impuRow{}).Where("uri = ? AND impi = ?", uri, r.IMPI).
-				Updates(map[string]any{"reg_state": string(r.State), "scscf_name": r.SCSCFName})
-			if res.Error != nil {
-				return res.Error
-			}
-			if res.RowsAffected == 0 {
-				return fmt.Errorf("IMPU %s of %s: %w", uri, r.IMPI, ErrNotFound)
-			}
-		}
-		return nil
-	})
-	if err != nil {
+	if err := s.setRegistration(ctx, r); err != nil {
 		s.cache.forgetIMPI(r.IMPI)
 		return err
 	}
-	// Every SAR comes here: the cached entry follows, so that the UAR of the next
-	// re-registration finds it.
+	// The cached entry follows, so that the UAR of the next re-registration finds it.
 	s.cache.setRegistration(r)
 	return nil
+}
+
+// setRegistration writes r in one transaction, begun as s.write begins its own (default options;
+// on SQLite BEGIN IMMEDIATE, the DSN's _txlock): nothing changes unless the IMPI and every IMPU
+// of it that r names exist. The counts are of matched rows (MySQL's with clientFoundRows), so that
+// an identity named twice, or already in the state, is found.
+func (s *DB) setRegistration(ctx context.Context, r Registration) error {
+	tx, err := s.auth.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("registration of %s: %w", r.IMPI, err)
+	}
+	defer tx.Rollback() // after Commit, a no-op
+	n, err := rowsAffected(tx.StmtContext(ctx, s.auth.setSCSCF).ExecContext(ctx, r.SCSCFName, r.IMPI))
+	if err != nil {
+		return fmt.Errorf("registration of %s: %w", r.IMPI, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("IMPI %s: %w", r.IMPI, ErrNotFound)
+	}
+	setIMPU := tx.StmtContext(ctx, s.auth.setIMPU)
+	for _, uri := range r.IMPUs {
+		n, err := rowsAffected(setIMPU.ExecContext(ctx, string(r.State), r.SCSCFName, uri, r.IMPI))
+		if err != nil {
+			return fmt.Errorf("registration of %s: %w", r.IMPI, err)
+		}
+		if n == 0 {
+			return fmt.Errorf("IMPU %s of %s: %w", uri, r.IMPI, ErrNotFound)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("registration of %s: %w", r.IMPI, err)
+	}
+	return nil
+}
+
+func rowsAffected(res sql.Result, err error) (int64, error) {
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }
 
 // SetServingMME implements Store.

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -43,6 +44,8 @@ func RunSuite(t *testing.T, open Open) {
 		{"IMSByIMPUFollowsWrites", testIMSByIMPUFollowsWrites},
 		{"SCSCFHosts", testSCSCFHosts},
 		{"Registration", testRegistration},
+		{"RegistrationAllOrNothing", testRegistrationAllOrNothing},
+		{"RegistrationRepeats", testRegistrationRepeats},
 		{"ServingMME", testServingMME},
 		{"IFCSets", testIFCSets},
 		{"APNs", testAPNs},
@@ -527,6 +530,63 @@ func testRegistration(t *testing.T, s store.Store) {
 	}
 	if impis, _ := s.AssignedIMPIs(ctx, "default"); len(impis) != 0 {
 		t.Fatalf("de-registered IMPI still assigned: %v", impis)
+	}
+}
+
+// testRegistrationAllOrNothing: a registration naming an unknown IMPU among known ones fails with
+// ErrNotFound naming it and changes nothing, neither in the database nor in what the Cx reads
+// return (a store may keep them in memory).
+func testRegistrationAllOrNothing(t *testing.T, s store.Store) {
+	in := subscriber(1)
+	in.IMS.IMPUs = append(in.IMS.IMPUs, store.IMPU{URI: "sip:work@" + realm})
+	mustCreate(t, s, in)
+	before := mustGet(t, s, in.IMSI).IMS
+	if _, err := s.IMSByIMPI(ctx, in.IMS.IMPI); err != nil { // cached before the failed write
+		t.Fatal(err)
+	}
+	unknown := "sip:unknown@" + realm
+	bad := store.Registration{IMPI: in.IMS.IMPI, State: store.StateRegistered, SCSCFName: "sip:127.0.0.1:6060",
+		IMPUs: []string{in.IMS.IMPUs[0].URI, in.IMS.IMPUs[1].URI, unknown, in.IMS.IMPUs[2].URI}}
+	err := s.SetRegistration(ctx, bad)
+	wantErr(t, err, store.ErrNotFound, "")
+	if want := "IMPU " + unknown + " of " + in.IMS.IMPI; !strings.Contains(err.Error(), want) {
+		t.Fatalf("error %q does not name %q", err, want)
+	}
+	if got := mustGet(t, s, in.IMSI).IMS; !reflect.DeepEqual(got, before) {
+		t.Fatalf("failed registration half-written\n got %+v\nwant %+v", got, before)
+	}
+	if got, err := s.IMSByIMPI(ctx, in.IMS.IMPI); err != nil || !reflect.DeepEqual(got, before) {
+		t.Fatalf("IMSByIMPI after a failed registration\n got %+v, %v\nwant %+v", got, err, before)
+	}
+	err = s.SetRegistration(ctx, store.Registration{IMPI: "nobody@" + realm, IMPUs: []string{in.IMS.IMPUs[0].URI},
+		State: store.StateRegistered})
+	wantErr(t, err, store.ErrNotFound, "")
+	if want := "IMPI nobody@" + realm; !strings.Contains(err.Error(), want) {
+		t.Fatalf("error %q does not name %q", err, want)
+	}
+}
+
+// testRegistrationRepeats: an IMPU named twice in a registration, or a registration that changes
+// nothing (the S-CSCF repeats its SAR), is found and succeeds.
+func testRegistrationRepeats(t *testing.T, s store.Store) {
+	in := subscriber(1)
+	mustCreate(t, s, in)
+	u0, u1 := in.IMS.IMPUs[0].URI, in.IMS.IMPUs[1].URI
+	reg := store.Registration{IMPI: in.IMS.IMPI, IMPUs: []string{u0, u1, u0}, State: store.StateRegistered,
+		SCSCFName: "sip:127.0.0.1:6060"}
+	for range 2 {
+		if err := s.SetRegistration(ctx, reg); err != nil {
+			t.Fatal(err)
+		}
+		got := mustGet(t, s, in.IMSI).IMS
+		for _, u := range got.IMPUs {
+			if u.State != store.StateRegistered || u.SCSCFName != reg.SCSCFName {
+				t.Fatalf("registration not recorded: %+v", got)
+			}
+		}
+		if ims, err := s.IMSByIMPI(ctx, in.IMS.IMPI); err != nil || !reflect.DeepEqual(ims, got) {
+			t.Fatalf("IMSByIMPI\n got %+v, %v\nwant %+v", ims, err, got)
+		}
 	}
 }
 
