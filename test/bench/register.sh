@@ -169,8 +169,12 @@ phase() {
 	local sampler=$!
 	local start end
 	start=$(date +%s.%N)
+	# -nd: a refused registration just ends. By default SIPp aborts it with a BYE, which no UE
+	# sends; the P-CSCF routes that BYE by DNS (its Request-URI is the home domain), and with
+	# no resolver here each BYE held a transaction slot for the resolver's timeout: past
+	# capacity the P-CSCF then refused everything for seconds while the chain idled.
 	(cd "$dir" && /usr/bin/time -f '%U %S' -o sipp.time sipp -sf "$root/test/sipp/$scenario" \
-		-inf "$work/users.csv" -t u1 -i 127.0.0.1 -p "$(port)" -nostdin \
+		-inf "$work/users.csv" -t u1 -i 127.0.0.1 -p "$(port)" -nostdin -nd \
 		-trace_stat -fd 1 -trace_rtt -rtt_freq 1 -trace_logs -trace_err -trace_screen \
 		-timeout_error -recv_timeout 10s -max_recv_loops 10000 -max_sched_loops 10000 \
 		"${sipp_extra[@]}" "$@" "127.0.0.1:$pcscf_sip" >sipp.out 2>&1) || true
