@@ -10,10 +10,10 @@ import (
 	"github.com/imscore/imscore/pkg/sip/siptest"
 )
 
-// TestOverload: past MaxTransactions in flight a new request gets 503 with Retry-After at
-// once, counted; once the one in flight is answered, the next is served again.
-func TestOverload(t *testing.T) {
-	entered, release := make(chan struct{}), make(chan struct{})
+// holdingProxy starts a proxy bounded to one transaction in flight whose handler keeps each
+// MESSAGE (signalling entered) until release is closed, and answers everything else 200.
+func holdingProxy(t *testing.T) (p *Proxy, reg *prometheus.Registry, entered, release chan struct{}) {
+	entered, release = make(chan struct{}), make(chan struct{})
 	h := func(r *Request) {
 		if r.Method == gosip.MESSAGE {
 			entered <- struct{}{}
@@ -21,8 +21,14 @@ func TestOverload(t *testing.T) {
 		}
 		r.Reply(gosip.StatusOK, "OK")
 	}
-	reg := prometheus.NewRegistry()
-	p := startProxy(t, Config{MaxTransactions: 1, Metrics: reg}, h)
+	reg = prometheus.NewRegistry()
+	return startProxy(t, Config{MaxTransactions: 1, Metrics: reg}, h), reg, entered, release
+}
+
+// TestOverload: past MaxTransactions in flight a new request gets 503 with Retry-After at
+// once, counted; once the one in flight is answered, the next is served again.
+func TestOverload(t *testing.T) {
+	p, reg, entered, release := holdingProxy(t)
 	target := gosip.Uri{Scheme: "sip", User: "bob", Host: "example.org"}
 
 	held := make(chan *gosip.Response, 1)
@@ -121,16 +127,7 @@ func TestContinues(t *testing.T) {
 // continues work already spent (a REGISTER answering a challenge, a request in a dialog) is
 // served; with twice MaxTransactions in flight those are refused too.
 func TestOverloadPriority(t *testing.T) {
-	entered, release := make(chan struct{}), make(chan struct{})
-	h := func(r *Request) {
-		if r.Method == gosip.MESSAGE {
-			entered <- struct{}{}
-			<-release
-		}
-		r.Reply(gosip.StatusOK, "OK")
-	}
-	reg := prometheus.NewRegistry()
-	p := startProxy(t, Config{MaxTransactions: 1, Metrics: reg}, h)
+	p, reg, entered, release := holdingProxy(t)
 	// hold sends a MESSAGE that the handler keeps in flight until release.
 	hold := func(req *gosip.Request) <-chan *gosip.Response {
 		held := make(chan *gosip.Response, 1)
