@@ -57,7 +57,7 @@ func (a *admission) admit(req *gosip.Request) bool {
 // a Proxy-Authorization answers nothing of ours). A UE that sends a made-up response gains
 // no more than the second bound allows, and the S-CSCF refuses it.
 func continues(req *gosip.Request) bool {
-	if (&Request{Request: req}).InDialog() {
+	if inDialog(req) {
 		return true
 	}
 	if req.Method != gosip.REGISTER {

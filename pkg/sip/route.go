@@ -15,8 +15,10 @@ func (r *Request) OwnRoute() (gosip.Uri, bool) {
 
 // InDialog reports whether the request belongs to a dialog: its To carries a tag (RFC 3261
 // 12.2). Such requests follow their Route set; only initial requests are routed by a CSCF.
-func (r *Request) InDialog() bool {
-	to := r.To()
+func (r *Request) InDialog() bool { return inDialog(r.Request) }
+
+func inDialog(req *gosip.Request) bool {
+	to := req.To()
 	if to == nil {
 		return false
 	}
