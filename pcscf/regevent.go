@@ -257,7 +257,7 @@ func (n *Node) subscribeRequest(sub subscription) *gosip.Request {
 		req.AppendHeader(&gosip.RouteHeader{Address: rt})
 	}
 	req.AppendHeader(&gosip.ContactHeader{Address: self})
-	req.AppendHeader(gosip.NewHeader("Event", "reg"))
+	req.AppendHeader(gosip.NewHeader("Event", reginfo.EventPackage))
 	req.AppendHeader(gosip.NewHeader("Expires", strconv.Itoa(int(subscribeExpires.Seconds()))))
 	req.AppendHeader(gosip.NewHeader("Accept", reginfo.ContentType))
 	req.AppendHeader(header.New(header.NamePAssertedIdentity, header.NameAddr{URI: self}))
@@ -268,7 +268,7 @@ func (n *Node) subscribeRequest(sub subscription) *gosip.Request {
 // registrations and contacts the S-CSCF reports terminated are dropped.
 func (n *Node) regEvent(next imssip.Handler) imssip.Handler {
 	return func(r *imssip.Request) {
-		if r.Method != gosip.NOTIFY || !isRegEvent(r.Request) || r.Route() != nil {
+		if r.Method != gosip.NOTIFY || !header.IsEvent(r, reginfo.EventPackage) || r.Route() != nil {
 			next(r)
 			return
 		}
@@ -313,21 +313,4 @@ func (n *Node) apply(r *imssip.Request, ts []reginfo.Termination) {
 		n.bindings.terminate(t.AOR, &u)
 		r.Log.Info("pcscf: contact terminated by the S-CSCF", logging.KeyIMPU, t.AOR, "contact", t.Contact)
 	}
-}
-
-// isRegEvent reports whether req is for the reg event package (Event: reg, RFC 3680 3.1;
-// "o" is the compact form).
-func isRegEvent(req *gosip.Request) bool {
-	h := header.First(req, "Event")
-	if h == nil {
-		h = header.First(req, "o")
-	}
-	if h == nil {
-		return false
-	}
-	v := strings.TrimSpace(h.Value())
-	if i := strings.IndexByte(v, ';'); i >= 0 {
-		v = v[:i]
-	}
-	return strings.EqualFold(strings.TrimSpace(v), "reg")
 }

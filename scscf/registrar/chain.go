@@ -2,12 +2,12 @@ package registrar
 
 import (
 	"context"
-	"strings"
 
 	"github.com/emiago/sipgo/sip"
 
 	sipx "github.com/imscore/imscore/pkg/sip"
 	"github.com/imscore/imscore/pkg/sip/header"
+	"github.com/imscore/imscore/pkg/sip/reginfo"
 )
 
 // Middleware is the registrar's link in the S-CSCF's handler chain (pkg/sip): it answers
@@ -19,7 +19,7 @@ func (r *Registrar) Middleware(next sipx.Handler) sipx.Handler {
 			ctx, cancel := context.WithTimeout(req.Context(), requestTimeout)
 			defer cancel()
 			req.Respond(r.HandleRegister(ctx, req.Request))
-		case req.Method == sip.SUBSCRIBE && isRegEvent(req.Request):
+		case req.Method == sip.SUBSCRIBE && header.IsEvent(req, reginfo.EventPackage):
 			ctx, cancel := context.WithTimeout(req.Context(), requestTimeout)
 			defer cancel()
 			res, after := r.HandleSubscribe(ctx, req.Request)
@@ -29,14 +29,4 @@ func (r *Registrar) Middleware(next sipx.Handler) sipx.Handler {
 			next(req)
 		}
 	}
-}
-
-// isRegEvent reports whether the request's Event is the reg package (RFC 3680 3.1).
-func isRegEvent(req *sip.Request) bool {
-	ev := header.First(req, "Event")
-	if ev == nil {
-		return false
-	}
-	name, _, _ := strings.Cut(ev.Value(), ";")
-	return strings.EqualFold(strings.TrimSpace(name), eventReg)
 }

@@ -20,9 +20,6 @@ import (
 	"github.com/imscore/imscore/scscf/regstore"
 )
 
-// eventReg is the reg event package (RFC 3680).
-const eventReg = "reg"
-
 // statusBadEvent is 489 Bad Event (RFC 6665 8.3.2), which sipgo does not name.
 const statusBadEvent = 489
 
@@ -42,7 +39,7 @@ func (r *Registrar) HandleSubscribe(ctx context.Context, req *sip.Request) (res 
 		code, reason := sipStatus(err)
 		res = sip.NewResponseFromRequest(req, code, reason, nil)
 		if code == statusBadEvent {
-			res.AppendHeader(sip.NewHeader("Allow-Events", eventReg))
+			res.AppendHeader(sip.NewHeader("Allow-Events", reginfo.EventPackage))
 		}
 		log.Info("SUBSCRIBE rejected", "code", code, logging.KeyErr, err)
 		return res, func() {}
@@ -52,7 +49,7 @@ func (r *Registrar) HandleSubscribe(ctx context.Context, req *sip.Request) (res 
 }
 
 func (r *Registrar) subscribe(ctx context.Context, req *sip.Request) (*sip.Response, string, *sip.Request, error) {
-	if !isRegEvent(req) {
+	if !header.IsEvent(req, reginfo.EventPackage) {
 		return nil, "", nil, statusErr(statusBadEvent, "Bad Event", fmt.Errorf("event %v", header.First(req, "Event")))
 	}
 	from, to, contact := req.From(), req.To(), req.Contact()
@@ -189,7 +186,7 @@ func (r *Registrar) notifyRequest(reg *regstore.Registration, s *regstore.Subscr
 	req.AppendHeader(&sip.CSeqHeader{SeqNo: s.CSeq, MethodName: sip.NOTIFY})
 	req.AppendHeader(&maxFwd)
 	req.AppendHeader(sip.NewHeader("Contact", "<"+r.self.String()+">"))
-	req.AppendHeader(sip.NewHeader("Event", eventReg))
+	req.AppendHeader(sip.NewHeader("Event", reginfo.EventPackage))
 	req.AppendHeader(sip.NewHeader("Subscription-State", state))
 	req.AppendHeader(sip.NewHeader("Content-Type", reginfo.ContentType))
 	req.SetBody(body)

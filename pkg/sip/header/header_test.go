@@ -410,3 +410,24 @@ func TestNamedAndFirst(t *testing.T) {
 		t.Errorf("Route found in a message without one: %v", h)
 	}
 }
+
+// IsEvent matches the package name without case or parameters, in the long or compact form.
+func TestIsEvent(t *testing.T) {
+	for _, tc := range []struct {
+		hdr, value string
+		want       bool
+	}{
+		{"Event", "reg", true},
+		{"event", " REG ;id=7", true},
+		{"o", "reg", true},
+		{"Event", "presence", false},
+		{"Event", "reg-info", false},
+		{"Subject", "reg", false},
+	} {
+		req := sip.NewRequest(sip.SUBSCRIBE, sip.Uri{Scheme: "sip", Host: "example.org"})
+		req.AppendHeader(sip.NewHeader(tc.hdr, tc.value))
+		if got := IsEvent(req, "reg"); got != tc.want {
+			t.Errorf("%s: %s → %v, want %v", tc.hdr, tc.value, got, tc.want)
+		}
+	}
+}

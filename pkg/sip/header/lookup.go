@@ -25,6 +25,20 @@ func Named(m Message, name string) []sip.Header {
 	return out
 }
 
+// IsEvent reports whether m's Event header (or its compact form o, RFC 6665 8.2.1) names the
+// event package pkg, whatever its parameters (RFC 6665 8.4).
+func IsEvent(m Message, pkg string) bool {
+	h := First(m, "Event")
+	if h == nil {
+		h = First(m, "o")
+	}
+	if h == nil {
+		return false
+	}
+	name, _, _ := strings.Cut(h.Value(), ";")
+	return strings.EqualFold(strings.TrimSpace(name), pkg)
+}
+
 // First is m's first header line called name, nil when there is none (as Named).
 func First(m Message, name string) sip.Header {
 	for _, h := range m.Headers() {

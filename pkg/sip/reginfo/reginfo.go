@@ -11,6 +11,9 @@ import (
 	"strings"
 )
 
+// EventPackage is the name of the reg event package in Event headers (RFC 3680 3.1).
+const EventPackage = "reg"
+
 // ContentType is the body type of a reg event NOTIFY (RFC 3680 5.1).
 const ContentType = "application/reginfo+xml"
 
