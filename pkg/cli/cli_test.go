@@ -6,12 +6,16 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/KimMachineGun/automemlimit/memlimit"
 
 	"github.com/imscore/imscore/pkg/config"
 )
@@ -166,16 +170,96 @@ func TestRunAppliesConfigAndFlags(t *testing.T) {
 // TestTuneGC checks the GC target default and that GOGC overrides it.
 func TestTuneGC(t *testing.T) {
 	t.Setenv("GOGC", "")
+	t.Setenv("GOMEMLIMIT", "")
 	orig := debug.SetGCPercent(100)
 	defer debug.SetGCPercent(orig)
 
-	tuneGC() // GOGC set (to ""): the runtime has read it, the node leaves it
+	_ = tuneGC(memlimit.Limit(0)) // GOGC set (to ""): the runtime has read it, the node leaves it
 	if got := debug.SetGCPercent(100); got != 100 {
 		t.Errorf("with GOGC set, the GC target became %d, want it left at 100", got)
 	}
 	os.Unsetenv("GOGC")
-	tuneGC()
+	_ = tuneGC(memlimit.Limit(0))
 	if got := debug.SetGCPercent(100); got != DefaultGCPercent {
 		t.Errorf("without GOGC, the GC target is %d, want %d", got, DefaultGCPercent)
+	}
+}
+
+// TestTuneGCMemoryLimit checks the soft memory limit taken from the container's: 90% of it,
+// none without one, GOMEMLIMIT and AUTOMEMLIMIT=off left to rule, and a limit that cannot be
+// read reported without changing anything.
+func TestTuneGCMemoryLimit(t *testing.T) {
+	orig := debug.SetMemoryLimit(-1)
+	defer debug.SetMemoryLimit(orig)
+	const gib = 1 << 30
+	noLimit := func() (uint64, error) { return 0, memlimit.ErrNoLimit }
+	unreadable := func() (uint64, error) { return 0, errors.New("mountinfo: permission denied") }
+	for _, tc := range []struct {
+		name       string
+		env        map[string]string
+		container  memlimit.Provider
+		want       int64
+		wantLogged string
+		wantErr    bool
+	}{
+		{"container limit", nil, memlimit.Limit(gib), gib * 9 / 10, strconv.Itoa(gib * 9 / 10), false},
+		{"no container limit", nil, noLimit, math.MaxInt64, "none", false},
+		{"GOMEMLIMIT set", map[string]string{"GOMEMLIMIT": "512MiB"}, memlimit.Limit(gib), 512 << 20, strconv.Itoa(512 << 20), false},
+		{"AUTOMEMLIMIT off", map[string]string{"AUTOMEMLIMIT": "off"}, memlimit.Limit(gib), math.MaxInt64, "none", false},
+		{"AUTOMEMLIMIT ratio", map[string]string{"AUTOMEMLIMIT": "0.5"}, memlimit.Limit(gib), gib / 2, strconv.Itoa(gib / 2), false},
+		{"limit unreadable", nil, unreadable, math.MaxInt64, "none", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("GOGC", "100")
+			t.Setenv("GOMEMLIMIT", "")
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			// The runtime reads GOMEMLIMIT at start only: the test sets what it would have read.
+			start := int64(math.MaxInt64)
+			if tc.env["GOMEMLIMIT"] != "" {
+				start = 512 << 20
+			}
+			debug.SetMemoryLimit(start)
+			err := tuneGC(tc.container)
+			if (err != nil) != tc.wantErr {
+				t.Errorf("tuneGC error = %v, want an error: %v", err, tc.wantErr)
+			}
+			if got := debug.SetMemoryLimit(-1); got != tc.want {
+				t.Errorf("soft memory limit %d, want %d", got, tc.want)
+			}
+			if _, logged := runtimeGC(); logged != tc.wantLogged {
+				t.Errorf("starting line says gomemlimit=%s, want %s", logged, tc.wantLogged)
+			}
+		})
+	}
+}
+
+// TestCgroupOptional checks that no cgroup, or no cgroups at all, is no limit rather than an
+// error at every start, while other failures to read the limit are still reported.
+func TestCgroupOptional(t *testing.T) {
+	t.Setenv("GOGC", "100")
+	t.Setenv("GOMEMLIMIT", "")
+	orig := debug.SetMemoryLimit(-1)
+	defer debug.SetMemoryLimit(orig)
+	denied := errors.New("mountinfo: permission denied")
+	for _, tc := range []struct {
+		from, want error
+	}{
+		{memlimit.ErrNoCgroup, memlimit.ErrNoLimit},
+		{memlimit.ErrCgroupsNotSupported, memlimit.ErrNoLimit},
+		{memlimit.ErrNoLimit, memlimit.ErrNoLimit},
+		{denied, denied},
+	} {
+		from := func() (uint64, error) { return 0, tc.from }
+		if _, err := cgroupOptional(from)(); !errors.Is(err, tc.want) {
+			t.Errorf("cgroup read failing with %q: got %v, want %v", tc.from, err, tc.want)
+		}
+		if err := tuneGC(cgroupOptional(from)); (err != nil) != (tc.want == denied) {
+			t.Errorf("cgroup read failing with %q: tuneGC error %v", tc.from, err)
+		}
+	}
+	if l, err := cgroupOptional(memlimit.Limit(1 << 30))(); l != 1<<30 || err != nil {
+		t.Errorf("a container limit of 1 GiB became %d, %v", l, err)
 	}
 }

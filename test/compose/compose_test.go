@@ -77,7 +77,8 @@ func newLab(t *testing.T, compose []string) *lab {
 	l := &lab{t: t, compose: compose, project: "imstest" + hex.EncodeToString(b),
 		apiPort: freePort(t), sipPort: freePort(t), scscfPort: freePort(t)}
 	l.env = append(os.Environ(), "IMS_HSS_API_PORT="+strconv.Itoa(l.apiPort),
-		"IMS_PCSCF_SIP_PORT="+strconv.Itoa(l.sipPort), "IMS_SCSCF_ADMIN_PORT="+strconv.Itoa(l.scscfPort))
+		"IMS_PCSCF_SIP_PORT="+strconv.Itoa(l.sipPort), "IMS_SCSCF_ADMIN_PORT="+strconv.Itoa(l.scscfPort),
+		"IMS_MEM_LIMIT=") // the compose file's default, whatever the user's environment says
 	t.Cleanup(func() {
 		if t.Failed() {
 			out, _ := l.output("logs", "--no-color", "--tail", "60")
@@ -134,6 +135,22 @@ func (l *lab) run(args ...string) string {
 		l.t.Fatalf("compose %s: %v\n%s%s", strings.Join(args, " "), err, out, hint)
 	}
 	return out
+}
+
+// labMemLimit is the compose file's default mem_limit (IMS_MEM_LIMIT empty), 1g.
+const labMemLimit = 1 << 30
+
+// requireMemoryLimit checks that every node took 90% of its container's memory limit as its
+// soft heap limit (pkg/cli tuneGC): its starting log line says so.
+func (l *lab) requireMemoryLimit() {
+	l.t.Helper()
+	want := fmt.Sprintf("gomemlimit=%d", labMemLimit*9/10)
+	for _, svc := range services {
+		logs := l.run("logs", "--no-color", svc)
+		if !strings.Contains(logs, want) {
+			l.t.Errorf("%s: no %q in its log (mem_limit 1g):\n%s", svc, want, logs)
+		}
+	}
 }
 
 // waitHealthy waits until every service's container reports healthy (the node's -healthcheck).
@@ -415,6 +432,7 @@ func TestComposeLab(t *testing.T) {
 	l.run("up", "-d")
 	l.waitHealthy()
 	l.waitPeers("dra", "icscf", "scscf")
+	l.requireMemoryLimit()
 
 	// The subscribers of the SIPp scenarios in test/sipp (their keys, AMF and identities).
 	for i, imsi := range []string{akaIMSI, bobIMSI} {

@@ -3,7 +3,8 @@
 // Command profnode runs one node as cmd/<node> does, with a CPU profile: the nodes serve no
 // /debug/pprof, so the registration benchmark (test/bench/register.sh, PROFILE=1) runs this
 // binary under each node's name. The node is the binary's base name (pcscf, icscf, scscf, hss
-// or dra); IMS_CPUPROFILE names the profile file, written when the node stops (SIGTERM).
+// or dra); IMS_CPUPROFILE names the profile file, written when the node stops (SIGTERM), and
+// IMS_CPUPROFILE.allocs gets the allocation profile (go tool pprof -sample_index=alloc_space).
 //
 //	go build -tags bench -o bin/scscf ./test/bench/profnode
 //	IMS_CPUPROFILE=scscf.pprof bin/scscf -config scscf.yaml
@@ -56,10 +57,16 @@ func main() {
 			os.Exit(cli.ExitConfig)
 		}
 	}
+	if err := cli.TuneGC(); err != nil { // as cli.Main does
+		fmt.Fprintf(os.Stderr, "profnode: %v\n", err)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx)
 	stop()
 	pprof.StopCPUProfile() // a no-op without IMS_CPUPROFILE
+	if path := os.Getenv("IMS_CPUPROFILE"); path != "" {
+		writeAllocs(path + ".allocs")
+	}
 	os.Exit(code)
 }
 
@@ -77,5 +84,18 @@ func serve[C any, PC interface {
 			}
 			return node.Run(ctx)
 		})
+	}
+}
+
+// writeAllocs writes the allocation profile since the start to path.
+func writeAllocs(path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "profnode: %v\n", err)
+		return
+	}
+	defer f.Close()
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		fmt.Fprintf(os.Stderr, "profnode: %v\n", err)
 	}
 }
