@@ -20,6 +20,12 @@ type Config struct {
 	// VisitedNetworkID is written in P-Visited-Network-ID (RFC 7315 4.3) so the HSS can check
 	// roaming (TS 24.229 5.2.2.1).
 	VisitedNetworkID string `yaml:"visited_network_id"`
+	// CoreTransport (udp or tcp), when set, is the transport parameter of the URIs by which
+	// the core reaches the P-CSCF: its Path entry (RFC 3327 4), which the S-CSCF routes
+	// terminating requests through, and the Contact of its reg-event subscription, where the
+	// S-CSCF sends its NOTIFYs. Empty: none, so UDP, or TCP for a large request (RFC 3261
+	// 18.1.1). Over TCP no completed transaction is kept for Timer J (RFC 3261 17.2.2).
+	CoreTransport string `yaml:"core_transport"`
 	// BindingsFlushInterval is how often the bindings changed since the last write are appended
 	// to the journal under data_dir: what a crash of the process can lose at most.
 	BindingsFlushInterval config.Duration `yaml:"bindings_flush_interval"`
@@ -54,6 +60,11 @@ func (c Config) Validate() error {
 	}
 	if _, err := imssip.ParseURI(c.ICSCF); err != nil {
 		p.Addf("icscf", "%v", err)
+	}
+	switch c.CoreTransport {
+	case "", "udp", "tcp":
+	default:
+		p.Addf("core_transport", "%q: must be udp, tcp or empty", c.CoreTransport)
 	}
 	if c.VisitedNetworkID == "" {
 		p.Addf("visited_network_id", "is empty")

@@ -398,3 +398,55 @@ func TestRefreshAfter(t *testing.T) {
 		}
 	}
 }
+
+// TestCoreTransport: with core_transport tcp the core reaches the P-CSCF over TCP: its Path
+// entry and its reg-event Contact carry transport=tcp, and a NOTIFY sent to that Contact over
+// TCP is taken. Without it neither carries a transport (TestRegister).
+func TestCoreTransport(t *testing.T) {
+	subscribed := make(chan *gosip.Request, 1)
+	core := fakeCore(t, subscribed)
+	icscf := core.URI("")
+	n := listeningNode(t, t.TempDir(), icscf.String(), func(c *Config) { c.CoreTransport = "tcp" })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = n.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	<-n.SIP().Ready()
+	ue := siptest.NewClient(t)
+
+	if res := siptest.Do(t, ue, register(n, "600")); res.StatusCode != 401 {
+		t.Fatalf("first REGISTER: %d", res.StatusCode)
+	}
+	path, err := header.All((<-core.Requests).GetHeaders(header.NamePath), header.ParseNameAddrs)
+	if err != nil || len(path) != 1 {
+		t.Fatalf("Path %v (%v)", path, err)
+	}
+	if tp, _ := path[0].URI.UriParams.Get("transport"); tp != "tcp" || !path[0].URI.UriParams.Has("lr") || path[0].URI.HostPort() != n.SIP().Addr() {
+		t.Errorf("Path %s, want <sip:term@%s;transport=tcp;lr>", path[0], n.SIP().Addr())
+	}
+
+	req := register(n, "600")
+	req.AppendHeader(gosip.NewHeader("Authorization", `Digest username="001010000000001@ims.mnc001.mcc001.3gppnetwork.org", realm="ims.mnc001.mcc001.3gppnetwork.org", nonce="bm9uY2U=", uri="sip:ims.mnc001.mcc001.3gppnetwork.org", response="00", algorithm=AKAv1-MD5`))
+	if res := siptest.Do(t, ue, req); res.StatusCode != 200 {
+		t.Fatalf("second REGISTER: %d", res.StatusCode)
+	}
+	<-core.Requests
+	var sub *gosip.Request
+	select {
+	case sub = <-subscribed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no SUBSCRIBE")
+	}
+	contact := sub.Contact().Address
+	if tp, _ := contact.UriParams.Get("transport"); tp != "tcp" || contact.HostPort() != n.SIP().Addr() {
+		t.Fatalf("SUBSCRIBE Contact %s, want our address with transport=tcp", contact.String())
+	}
+	notify := notifyFor(t, sub, reginfo.StateTerminated)
+	notify.SetTransport("TCP")
+	if res := siptest.Do(t, core.Client, notify); res.StatusCode != 200 {
+		t.Fatalf("NOTIFY over TCP: %d", res.StatusCode)
+	}
+	if bs := n.Bindings(); len(bs) != 0 {
+		t.Errorf("bindings after NOTIFY terminated over TCP: %+v", bs)
+	}
+}

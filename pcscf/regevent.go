@@ -256,7 +256,7 @@ func (n *Node) subscribeRequest(sub subscription) *gosip.Request {
 	for _, rt := range sub.routes {
 		req.AppendHeader(&gosip.RouteHeader{Address: rt})
 	}
-	req.AppendHeader(&gosip.ContactHeader{Address: self})
+	req.AppendHeader(&gosip.ContactHeader{Address: n.coreURI(self)})
 	req.AppendHeader(gosip.NewHeader("Event", reginfo.EventPackage))
 	req.AppendHeader(gosip.NewHeader("Expires", strconv.Itoa(int(subscribeExpires.Seconds()))))
 	req.AppendHeader(gosip.NewHeader("Accept", reginfo.ContentType))

@@ -52,10 +52,19 @@ func (n *Node) register(next imssip.Handler) imssip.Handler {
 	}
 }
 
+// coreURI is u, one of our URIs, as the core should reach us by: with core_transport as its
+// transport parameter.
+func (n *Node) coreURI(u gosip.Uri) gosip.Uri {
+	if n.cfg.CoreTransport != "" {
+		u.UriParams = append(gosip.HeaderParams{{K: "transport", V: n.cfg.CoreTransport}}, u.UriParams...)
+	}
+	return u
+}
+
 // prepareRegister adds what TS 24.229 5.2.2.1 has the P-CSCF add to a REGISTER.
 func (n *Node) prepareRegister(req *gosip.Request) {
 	// RFC 3327 4: our Path entry on top; the S-CSCF routes terminating requests through it.
-	req.PrependHeader(header.New(header.NamePath, header.NameAddr{URI: n.sip.URI(pathUser)}))
+	req.PrependHeader(header.New(header.NamePath, header.NameAddr{URI: n.coreURI(n.sip.URI(pathUser))}))
 	addOptionTag(req, "Require", "path")
 	addOptionTag(req, "Supported", "path")
 	req.RemoveHeader(header.NamePVisitedNetworkID)

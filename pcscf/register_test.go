@@ -2,6 +2,7 @@ package pcscf
 
 import (
 	"log/slog"
+	"strings"
 	"testing"
 
 	gosip "github.com/emiago/sipgo/sip"
@@ -55,5 +56,19 @@ func TestRegisteredRouteSet(t *testing.T) {
 	n.registered(r, aor, []gosip.Uri{contact}, "UDP", "192.0.2.10:5060", res)
 	if b, _ := n.bindings.get(aor); len(b.AssociatedURIs) != 2 {
 		t.Errorf("with a second P-Associated-URI line: %+v", b.AssociatedURIs)
+	}
+}
+
+// TestConfigCoreTransport: core_transport is udp, tcp or empty; anything else is refused, naming
+// the key.
+func TestConfigCoreTransport(t *testing.T) {
+	for tp, ok := range map[string]bool{"": true, "udp": true, "tcp": true, "TCP": false, "sctp": false} {
+		var c Config
+		c.Defaults()
+		c.CoreTransport = tp
+		err := c.Validate()
+		if ok != (err == nil) || (err != nil && !strings.Contains(err.Error(), "core_transport")) {
+			t.Errorf("core_transport %q: Validate() = %v", tp, err)
+		}
 	}
 }

@@ -29,6 +29,7 @@ BIN=${BIN:-}                      # a directory with the five binaries already b
 OVERLOAD=${OVERLOAD:-1}           # 0 turns the overload controls off (sip.max_transactions, registrar.overload_cx_latency)
 MAX_TX=${MAX_TX:-}                # sip.max_transactions of the three CSCFs; empty: their default
 STORE_FLUSH=${STORE_FLUSH:-}      # the S-CSCF's registrar.store_flush_interval (0: write through); empty: its default
+CORE_TRANSPORT=${CORE_TRANSPORT:-udp} # tcp: REGISTER P -> I -> S and the NOTIFYs S -> P over TCP (;transport=tcp, the P-CSCF's core_transport); SIPp stays on UDP
 read -ra sipp_extra <<<"$SIPP_EXTRA"
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -75,7 +76,12 @@ scscf_admin=127.0.0.1:$(port); scscf_sip=$(port)
 icscf_admin=127.0.0.1:$(port); icscf_sip=$(port)
 pcscf_admin=127.0.0.1:$(port); pcscf_sip=$(port)
 # sip_max: the sip section's overload bound (MAX_TX, OVERLOAD=0); cx_overload: the registrar's.
-sip_max="" cx_overload=""
+sip_max="" cx_overload="" core_tp=""
+case $CORE_TRANSPORT in
+udp) ;;
+tcp) core_tp=";transport=tcp" ;;
+*) echo "register.sh: CORE_TRANSPORT=$CORE_TRANSPORT: udp or tcp" >&2; exit 1 ;;
+esac
 if [ -n "$MAX_TX" ]; then sip_max=", max_transactions: $MAX_TX"; fi
 if [ "$OVERLOAD" = 0 ]; then sip_max=", max_transactions: 0" cx_overload=", overload_cx_latency: 0s"; fi
 dra_peer="{host: dra.$domain, realm: $domain, network: tcp, addr: \"127.0.0.1:$dra_diam\", apps: [cx]}"
@@ -121,17 +127,18 @@ start scscf "admin: {listen: \"$scscf_admin\"}
 log: {level: $LOG_LEVEL}
 sip: {listen: \"127.0.0.1:$scscf_sip\"$sip_max}
 diameter: {peers: [$dra_peer]}
-registrar: {server_name: \"sip:127.0.0.1:$scscf_sip\"${STORE_FLUSH:+, store_flush_interval: $STORE_FLUSH}$cx_overload}"
+registrar: {server_name: \"sip:127.0.0.1:$scscf_sip$core_tp\"${STORE_FLUSH:+, store_flush_interval: $STORE_FLUSH}$cx_overload}"
 start icscf "admin: {listen: \"$icscf_admin\"}
 log: {level: $LOG_LEVEL}
 sip: {listen: \"127.0.0.1:$icscf_sip\"$sip_max}
 diameter: {peers: [$dra_peer]}
-scscfs: [{name: \"sip:127.0.0.1:$scscf_sip\"}]"
+scscfs: [{name: \"sip:127.0.0.1:$scscf_sip$core_tp\"}]"
 start pcscf "admin: {listen: \"$pcscf_admin\"}
 log: {level: $LOG_LEVEL}
 sip: {listen: \"127.0.0.1:$pcscf_sip\"$sip_max}
 diameter: {peers: [$dra_peer]}
-icscf: \"sip:127.0.0.1:$icscf_sip\""
+icscf: \"sip:127.0.0.1:$icscf_sip$core_tp\"${core_tp:+
+core_transport: tcp}"
 for a in "$scscf_admin" "$icscf_admin" "$pcscf_admin"; do healthy "$a"; done
 
 echo "== provision $USERS subscribers"
