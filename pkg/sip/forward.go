@@ -211,6 +211,9 @@ type branch struct {
 	cancelled    bool
 	done         bool
 	timerC       *time.Timer
+	// noAnswer is the Forward.AnswerTimeout timer, stopped at the first response: a pending
+	// timer keeps the branch, its request and its transaction in memory until it fires.
+	noAnswer *time.Timer
 }
 
 type eventKind int
@@ -368,6 +371,9 @@ func (r *Request) forkGroup(p *Proxy, group []gosip.Uri, f Forward, hop *gosip.U
 		case evResponse:
 			res := ev.res
 			b.answered = true
+			if b.noAnswer != nil {
+				b.noAnswer.Stop()
+			}
 			switch {
 			case res.StatusCode < 200:
 				b.provisional = true
@@ -408,6 +414,9 @@ func stopTimer(b *branch) {
 	if b.timerC != nil {
 		b.timerC.Stop()
 	}
+	if b.noAnswer != nil {
+		b.noAnswer.Stop()
+	}
 }
 
 // startBranch sends one copy of the request to target (RFC 3261 16.6).
@@ -437,8 +446,7 @@ func (r *Request) startBranch(p *Proxy, target gosip.Uri, f Forward, outbound *g
 		b.timerC = time.AfterFunc(p.cfg.TimerC, func() { emit(event{kind: evTimerC, b: b}) })
 	}
 	if f.AnswerTimeout > 0 {
-		// Once the group is over the event is dropped or never read: no timer to stop.
-		time.AfterFunc(f.AnswerTimeout, func() { emit(event{kind: evNoAnswer, b: b}) })
+		b.noAnswer = time.AfterFunc(f.AnswerTimeout, func() { emit(event{kind: evNoAnswer, b: b}) })
 	}
 	go func() {
 		for {

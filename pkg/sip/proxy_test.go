@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -550,5 +552,34 @@ func TestAnswerTimeout(t *testing.T) {
 				t.Errorf("status %d after %v, want %d", res.StatusCode, time.Since(start), tt.status)
 			}
 		})
+	}
+}
+
+// TestAnswerTimeoutReleasesBranch: once a branch is answered, its AnswerTimeout timer no
+// longer keeps the branch's request (nor its transaction) in memory until it fires. Over TCP
+// neither transaction is kept for Timer J or K (RFC 3261 17.1.2.2, 17.2.2), so the request can
+// be collected at once.
+func TestAnswerTimeoutReleasesBranch(t *testing.T) {
+	u := siptest.StartUAS(t, siptest.Respond(200, "OK"))
+	released := make(chan struct{})
+	var once sync.Once
+	p := startProxy(t, Config{}, ForwardHandler(Forward{AnswerTimeout: time.Hour, Request: func(req *gosip.Request) {
+		once.Do(func() { runtime.AddCleanup(req, func(ch chan struct{}) { close(ch) }, released) })
+	}}))
+	target := u.URI("bob")
+	target.UriParams = gosip.HeaderParams{{K: "transport", V: "tcp"}}
+	if res := siptest.Do(t, siptest.NewClient(t), testRequest(gosip.MESSAGE, target, p, "TCP")); res.StatusCode != 200 {
+		t.Fatalf("status %d", res.StatusCode)
+	}
+	deadline := time.After(10 * time.Second)
+	for {
+		runtime.GC()
+		select {
+		case <-released:
+			return
+		case <-deadline:
+			t.Fatal("the answered branch's request is still reachable 10 s later (its AnswerTimeout timer runs for an hour)")
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
 }

@@ -48,9 +48,12 @@ used=" "
 port() {
 	local p
 	while :; do
-		p=$((20000 + RANDOM % 30000))
+		# Below Linux's ephemeral range (32768-60999): a port handed out to an outgoing
+		# connection meanwhile (Diameter, SIP over TCP) cannot be taken from a node or SIPp.
+		# Sockets in any state count (a connection of a previous run may still hold one).
+		p=$((20000 + RANDOM % 12000))
 		case $used in *" $p "*) continue ;; esac
-		if [ -z "$(ss -Hlnut "sport = :$p")" ]; then used+="$p "; echo "$p"; return; fi
+		if [ -z "$(ss -Hanut "sport = :$p")" ]; then used+="$p "; echo "$p"; return; fi
 	done
 }
 
@@ -97,13 +100,14 @@ start() {
 	pids+=($!)
 	pid_of[$name]=$!
 }
-# healthy ADMIN: waits until /healthz says ok (Diameter peers connected).
+# healthy NAME ADMIN: waits until /healthz says ok (Diameter peers connected); else shows why.
 healthy() {
 	for _ in $(seq 300); do
-		curl -sf "http://$1/healthz" >/dev/null 2>&1 && return
+		curl -sf "http://$2/healthz" >/dev/null 2>&1 && return
 		sleep 0.1
 	done
-	echo "register.sh: $1/healthz not ok after 30 s" >&2
+	echo "register.sh: $1: $2/healthz not ok after 30 s: $(curl -s "http://$2/healthz" 2>&1 | head -c 300)" >&2
+	tail -5 "$work/$1/stderr.log" >&2
 	exit 1
 }
 
@@ -113,7 +117,7 @@ log: {level: $LOG_LEVEL}
 diameter:
   listen: [{network: tcp, addr: \"127.0.0.1:$hss_diam\"}]
 api_token: $token"
-healthy "$hss_admin"
+healthy hss "$hss_admin"
 start dra "admin: {listen: \"$dra_admin\"}
 log: {level: $LOG_LEVEL}
 diameter:
@@ -122,7 +126,7 @@ diameter:
     - {host: hss.$domain, realm: $domain, network: tcp, addr: \"127.0.0.1:$hss_diam\", apps: [cx]}
 routes:
   - {realm: $domain, peers: [{host: hss.$domain}]}"
-healthy "$dra_admin"
+healthy dra "$dra_admin"
 start scscf "admin: {listen: \"$scscf_admin\"}
 log: {level: $LOG_LEVEL}
 sip: {listen: \"127.0.0.1:$scscf_sip\"$sip_max}
@@ -139,7 +143,9 @@ sip: {listen: \"127.0.0.1:$pcscf_sip\"$sip_max}
 diameter: {peers: [$dra_peer]}
 icscf: \"sip:127.0.0.1:$icscf_sip$core_tp\"${core_tp:+
 core_transport: tcp}"
-for a in "$scscf_admin" "$icscf_admin" "$pcscf_admin"; do healthy "$a"; done
+healthy scscf "$scscf_admin"
+healthy icscf "$icscf_admin"
+healthy pcscf "$pcscf_admin"
 
 echo "== provision $USERS subscribers"
 "$root/test/bench/users.sh" "$USERS" "$work"
