@@ -29,6 +29,9 @@ type chainOptions struct {
 	binDir    string // the node binaries; empty: build them from cmd/
 	logLevel  string // of the CSCFs; empty: debug
 	noCapture bool   // no tshark capture (benchmarks)
+	// coreTCP runs the core over TCP: ;transport=tcp in the P-CSCF's icscf, the I-CSCF's
+	// scscfs and the S-CSCF's server_name, and the P-CSCF's core_transport tcp.
+	coreTCP bool
 }
 
 // startChain starts every node with a capture of their ports and of extra (the UEs' and ASs').
@@ -65,6 +68,10 @@ func startChainWith(t *testing.T, opts chainOptions, extra ...int) *chain {
 	start := func(name, config string) {
 		c.nodes = append(c.nodes, startProcess(t, binDir, name, t.TempDir(), config))
 	}
+	tp, pcscfExtra := "", ""
+	if opts.coreTCP {
+		tp, pcscfExtra = ";transport=tcp", "core_transport: tcp\n"
+	}
 	start("hss", fmt.Sprintf(`admin: {listen: %q}
 diameter:
   listen: [{network: tcp, addr: "127.0.0.1:%d"}]
@@ -84,21 +91,21 @@ routes:
 log: {level: %s}
 sip: {listen: "127.0.0.1:%d"}
 diameter: {peers: [%s]}
-registrar: {server_name: "sip:127.0.0.1:%d"}
+registrar: {server_name: "sip:127.0.0.1:%d%s"}
 icscf: "sip:127.0.0.1:%d"
-`, c.scscfAdmin, logLevel, c.scscfSIP, draPeer, c.scscfSIP, c.icscfSIP))
+`, c.scscfAdmin, logLevel, c.scscfSIP, draPeer, c.scscfSIP, tp, c.icscfSIP))
 	start("icscf", fmt.Sprintf(`admin: {listen: %q}
 log: {level: %s}
 sip: {listen: "127.0.0.1:%d"}
 diameter: {peers: [%s]}
-scscfs: [{name: "sip:127.0.0.1:%d"}]
-`, icscfAdmin, logLevel, c.icscfSIP, draPeer, c.scscfSIP))
+scscfs: [{name: "sip:127.0.0.1:%d%s"}]
+`, icscfAdmin, logLevel, c.icscfSIP, draPeer, c.scscfSIP, tp))
 	start("pcscf", fmt.Sprintf(`admin: {listen: %q}
 log: {level: %s}
 sip: {listen: "127.0.0.1:%d"}
 diameter: {peers: [%s]}
-icscf: "sip:127.0.0.1:%d"
-`, pcscfAdmin, logLevel, c.pcscfSIP, draPeer, c.icscfSIP))
+icscf: "sip:127.0.0.1:%d%s"
+%s`, pcscfAdmin, logLevel, c.pcscfSIP, draPeer, c.icscfSIP, tp, pcscfExtra))
 	for _, admin := range []string{c.scscfAdmin, icscfAdmin} {
 		waitFor(t, admin+"'s connection to the DRA", okay(admin))
 	}
@@ -321,6 +328,58 @@ func TestCalls(t *testing.T) {
 		"sip.Status-Code == 480", "sip.Status-Code == 487"} {
 		if rows := d.Decode(t, pcap, want, "frame.number"); len(rows) == 0 {
 			t.Errorf("no %s in the capture", want)
+		}
+	}
+}
+
+// TestCallsOverTCPCore runs registration and calls with the core on TCP (core_transport,
+// docs/CONFIG.md) while the UEs stay on UDP, and checks on the wire that the REGISTERs go
+// P -> I -> S over TCP, the reg-event NOTIFYs and the terminating INVITE come S -> P over TCP
+// (the P-CSCF's Contact and Path), and that tshark finds every message well formed.
+func TestCallsOverTCPCore(t *testing.T) {
+	testutil.NeedTool(t, "sipp")
+	port := func() int { return freePort(t) }
+	alice := sippUE{imsi: "001010000000021", msisdn: "15550021", port: port()}
+	bob := sippUE{imsi: "001010000000022", msisdn: "15550022", port: port()}
+	c := startChainWith(t, chainOptions{coreTCP: true}, alice.port, bob.port)
+	for _, u := range []sippUE{alice, bob} {
+		c.provision(t, u, "")
+		c.register(t, u)
+	}
+	t.Run("call with hold and unhold", func(t *testing.T) {
+		c.call(t, "uac_call.xml", alice, bob.impu(), answer(t, "uas_call.xml", bob.port, bob.imsi))
+	})
+	t.Run("cancel before answer", func(t *testing.T) {
+		c.call(t, "uac_cancel.xml", alice, bob.impu(), answer(t, "uas_cancel.xml", bob.port, bob.imsi))
+	})
+
+	pcap := c.capture.Stop()
+	decodeAs := []string{fmt.Sprintf("tcp.port==%d,diameter", c.hssDiam), fmt.Sprintf("tcp.port==%d,diameter", c.draDiam)}
+	for _, p := range []int{c.pcscfSIP, c.icscfSIP, c.scscfSIP} {
+		decodeAs = append(decodeAs, fmt.Sprintf("udp.port==%d,sip", p), fmt.Sprintf("tcp.port==%d,sip", p))
+	}
+	for _, p := range c.ports {
+		decodeAs = append(decodeAs, fmt.Sprintf("udp.port==%d,sip", p))
+	}
+	d := testutil.Dissector{DecodeAs: decodeAs}
+	d.AssertClean(t, pcap)
+	for _, want := range []string{
+		fmt.Sprintf(`sip.Method == "REGISTER" && tcp.dstport == %d`, c.icscfSIP),
+		fmt.Sprintf(`sip.Method == "REGISTER" && tcp.dstport == %d`, c.scscfSIP),
+		fmt.Sprintf(`sip.Method == "NOTIFY" && tcp.dstport == %d`, c.pcscfSIP),
+		fmt.Sprintf(`sip.Method == "INVITE" && tcp.dstport == %d`, c.pcscfSIP),
+		fmt.Sprintf(`sip.Method == "INVITE" && udp.dstport == %d`, bob.port),
+	} {
+		if rows := d.Decode(t, pcap, want, "frame.number"); len(rows) == 0 {
+			t.Errorf("no %s in the capture", want)
+		}
+	}
+	for _, unwanted := range []string{
+		fmt.Sprintf(`sip.Method == "REGISTER" && udp.dstport == %d`, c.icscfSIP),
+		fmt.Sprintf(`sip.Method == "NOTIFY" && udp.dstport == %d`, c.pcscfSIP),
+	} {
+		if rows := d.Decode(t, pcap, unwanted, "frame.number"); len(rows) > 0 {
+			t.Errorf("%d frames of %s: the core should be on TCP", len(rows), unwanted)
 		}
 	}
 }
