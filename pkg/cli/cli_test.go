@@ -167,19 +167,21 @@ func TestRunAppliesConfigAndFlags(t *testing.T) {
 	}
 }
 
+// noContainerLimit is a container limit provider outside any container.
+func noContainerLimit() (uint64, error) { return 0, memlimit.ErrNoLimit }
+
 // TestTuneGC checks the GC target default and that GOGC overrides it.
 func TestTuneGC(t *testing.T) {
 	t.Setenv("GOGC", "")
-	t.Setenv("GOMEMLIMIT", "")
 	orig := debug.SetGCPercent(100)
 	defer debug.SetGCPercent(orig)
 
-	_ = tuneGC(memlimit.Limit(0)) // GOGC set (to ""): the runtime has read it, the node leaves it
+	_ = tuneGC(noContainerLimit) // GOGC set (to ""): the runtime has read it, the node leaves it
 	if got := debug.SetGCPercent(100); got != 100 {
 		t.Errorf("with GOGC set, the GC target became %d, want it left at 100", got)
 	}
 	os.Unsetenv("GOGC")
-	_ = tuneGC(memlimit.Limit(0))
+	_ = tuneGC(noContainerLimit)
 	if got := debug.SetGCPercent(100); got != DefaultGCPercent {
 		t.Errorf("without GOGC, the GC target is %d, want %d", got, DefaultGCPercent)
 	}
@@ -192,7 +194,6 @@ func TestTuneGCMemoryLimit(t *testing.T) {
 	orig := debug.SetMemoryLimit(-1)
 	defer debug.SetMemoryLimit(orig)
 	const gib = 1 << 30
-	noLimit := func() (uint64, error) { return 0, memlimit.ErrNoLimit }
 	unreadable := func() (uint64, error) { return 0, errors.New("mountinfo: permission denied") }
 	for _, tc := range []struct {
 		name       string
@@ -203,7 +204,7 @@ func TestTuneGCMemoryLimit(t *testing.T) {
 		wantErr    bool
 	}{
 		{"container limit", nil, memlimit.Limit(gib), gib * 9 / 10, strconv.Itoa(gib * 9 / 10), false},
-		{"no container limit", nil, noLimit, math.MaxInt64, "none", false},
+		{"no container limit", nil, noContainerLimit, math.MaxInt64, "none", false},
 		{"GOMEMLIMIT set", map[string]string{"GOMEMLIMIT": "512MiB"}, memlimit.Limit(gib), 512 << 20, strconv.Itoa(512 << 20), false},
 		{"AUTOMEMLIMIT off", map[string]string{"AUTOMEMLIMIT": "off"}, memlimit.Limit(gib), math.MaxInt64, "none", false},
 		{"AUTOMEMLIMIT ratio", map[string]string{"AUTOMEMLIMIT": "0.5"}, memlimit.Limit(gib), gib / 2, strconv.Itoa(gib / 2), false},
