@@ -49,7 +49,7 @@ port() {
 	local p
 	while :; do
 		# Below Linux's ephemeral range (32768-60999): a port handed out to an outgoing
-		# connection meanwhile (Diameter, SIP over TCP) cannot be taken from a node or SIPp.
+		# connection meanwhile (Diameter, SIP over TCP) cannot collide with a node or SIPp.
 		# Sockets in any state count (a connection of a previous run may still hold one).
 		p=$((20000 + RANDOM % 12000))
 		case $used in *" $p "*) continue ;; esac
