@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	mathrand "math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -89,25 +91,40 @@ func (p *process) stop() {
 	}
 }
 
-// freePort returns a port free on 127.0.0.1 for both UDP and TCP.
+// freePort returns a port free on 127.0.0.1 for both UDP and TCP, not handed out before. It is
+// picked below Linux's ephemeral range (32768-60999): the port is free until a node binds it, and
+// in that time another process's outgoing connection could take an ephemeral one as its source
+// port and show up in the test's capture, which filters by port (seen in CI: a SYN and RST of
+// another package's test failed a capture).
 func freePort(t *testing.T) int {
 	t.Helper()
-	for range 50 {
-		u, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	for range 500 {
+		port := 20000 + mathrand.IntN(12000)
+		if portsGiven[port] {
+			continue
 		}
-		port := u.LocalAddr().(*net.UDPAddr).Port
+		u, err := net.ListenPacket("udp", "127.0.0.1:"+strconv.Itoa(port))
+		if err != nil {
+			continue
+		}
 		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
 		u.Close()
 		if err == nil {
 			l.Close()
+			portsGiven[port] = true
 			return port
 		}
 	}
 	t.Fatal("no free port")
 	return 0
 }
+
+var (
+	portsMu    sync.Mutex
+	portsGiven = map[int]bool{}
+)
 
 // waitFor polls cond until it holds or 15 s pass.
 func waitFor(t *testing.T, what string, cond func() bool) {
