@@ -50,7 +50,7 @@ func New(cfg Config, log *slog.Logger) (*Node, error) {
 	n := &Node{cfg: cfg, log: log, reg: reg, admin: admin.New(cfg.Admin.Listen, reg, log), diam: d}
 	chain := imssip.Chain(n.routed, n.register, n.terminating)
 	n.sip, err = imssip.New(imssip.Config{Listen: cfg.SIP.Listen, Aliases: []string{Name + "." + cfg.SIP.Domain}, UserAgent: Name, Metrics: reg,
-		MaxTransactions: cfg.SIP.MaxTransactions}, chain, log)
+		MaxTransactions: cfg.SIP.MaxTransactions, UDPReceiveBuffer: cfg.SIP.UDPReceiveBuffer}, chain, log)
 	if err != nil {
 		return nil, fmt.Errorf("icscf: %w", err)
 	}

@@ -63,7 +63,7 @@ func New(cfg Config, log *slog.Logger) (*Node, error) {
 		return nil, err
 	}
 	p, err := imssip.New(imssip.Config{Listen: cfg.SIP.Listen, Aliases: []string{Name + "." + cfg.SIP.Domain}, UserAgent: Name, Metrics: reg,
-		ACKNextHop: n.ueFlow, MaxTransactions: cfg.SIP.MaxTransactions}, chain, log)
+		ACKNextHop: n.ueFlow, MaxTransactions: cfg.SIP.MaxTransactions, UDPReceiveBuffer: cfg.SIP.UDPReceiveBuffer}, chain, log)
 	if err != nil {
 		return nil, fmt.Errorf("pcscf: %w", err)
 	}

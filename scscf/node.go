@@ -77,7 +77,7 @@ func New(cfg Config, log *slog.Logger) (*Node, error) {
 	// and reg event SUBSCRIBE; every other request is routed by route (session.go).
 	handler := func(req *sipx.Request) { n.registrar.Middleware(n.route)(req) }
 	if n.proxy, err = sipx.New(sipx.Config{Listen: cfg.SIP.Listen, UserAgent: "imscore-scscf", Metrics: reg,
-		MaxTransactions: cfg.SIP.MaxTransactions}, handler, log); err != nil {
+		MaxTransactions: cfg.SIP.MaxTransactions, UDPReceiveBuffer: cfg.SIP.UDPReceiveBuffer}, handler, log); err != nil {
 		return nil, err
 	}
 	if n.registrar, err = registrar.New(context.Background(), cfg.Registrar, n.diam, n.store, n.proxy, log, reg); err != nil {

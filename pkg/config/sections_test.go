@@ -54,6 +54,8 @@ func TestSectionsValidate(t *testing.T) {
 		{"sip ok", goodSIP, nil},
 		{"sip bad", SIP{Listen: "5060", Domain: "bad domain"}, []string{"listen", "domain"}},
 		{"sip empty domain", SIP{Listen: ":5060"}, []string{"domain"}},
+		{"sip negative bounds", SIP{Listen: ":5060", Domain: HomeDomain, MaxTransactions: -1, UDPReceiveBuffer: -1},
+			[]string{"max_transactions", "udp_receive_buffer"}},
 		{"endpoint sctp", Endpoint{Network: "sctp", Addr: "[::1]:3868"}, nil},
 		{"endpoint bad", Endpoint{Network: "udp", Addr: "x"}, []string{"network", "addr"}},
 		{"diameter ok", goodDiameter(), nil},

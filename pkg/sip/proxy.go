@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -47,6 +48,9 @@ type Config struct {
 	MaxTransactions int
 	// RetryAfter is the base of the Retry-After of that 503; 0 is DefaultRetryAfter.
 	RetryAfter time.Duration
+	// UDPReceiveBuffer is the receive buffer, in bytes, asked for the UDP socket (SO_RCVBUF);
+	// the kernel caps it at net.core.rmem_max. 0 keeps the system's default.
+	UDPReceiveBuffer int
 }
 
 // Proxy is a transaction-stateful SIP proxy listening on UDP and TCP.
@@ -134,12 +138,54 @@ func (p *Proxy) Listen() error {
 			}
 			return fmt.Errorf("sip: listen tcp: %w", err)
 		}
+		p.setReceiveBuffer(udp.(*net.UDPConn))
 		p.udp, p.tcp = udp, tcp
 		p.host = advertised(host)
 		p.port, _ = strconv.Atoi(got)
 		return nil
 	}
 	return fmt.Errorf("sip: no port free on both udp and tcp at %s", host)
+}
+
+// setReceiveBuffer asks for Config.UDPReceiveBuffer on the UDP socket. A datagram that finds
+// the buffer full is dropped by the kernel (the RcvbufErrors of /proc/net/snmp) and costs its
+// sender a retransmission (RFC 3261 17.1.2.2: 500 ms first). Linux caps the size at
+// net.core.rmem_max without an error, so the size obtained is read back and a cap reported.
+func (p *Proxy) setReceiveBuffer(c *net.UDPConn) {
+	want := p.cfg.UDPReceiveBuffer
+	if want <= 0 {
+		return
+	}
+	if err := c.SetReadBuffer(want); err != nil {
+		p.log.Warn("sip: UDP receive buffer not set", "bytes", want, logging.KeyErr, err)
+		return
+	}
+	got, err := receiveBuffer(c)
+	if err != nil {
+		return // the size was asked for; only the check is lost
+	}
+	// Linux reports twice the size it grants (its bookkeeping included): less than asked is
+	// a cap at under half of it.
+	if got < want {
+		p.log.Info("sip: UDP receive buffer capped by the kernel: raise net.core.rmem_max",
+			"asked", want, "got", got)
+	}
+}
+
+// receiveBuffer reads SO_RCVBUF of c.
+func receiveBuffer(c *net.UDPConn) (int, error) {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var size int
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		size, serr = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF)
+	}); err != nil {
+		return 0, err
+	}
+	return size, serr
 }
 
 // advertised is the address written in our Via, Record-Route and Path for a listen host: the

@@ -1,8 +1,10 @@
 package sip
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"runtime"
 	"slices"
@@ -581,5 +583,31 @@ func TestAnswerTimeoutReleasesBranch(t *testing.T) {
 			t.Fatal("the answered branch's request is still reachable 10 s later (its AnswerTimeout timer runs for an hour)")
 		case <-time.After(50 * time.Millisecond):
 		}
+	}
+}
+
+// TestUDPReceiveBuffer: the UDP socket gets the receive buffer asked for, and a size the
+// kernel caps (net.core.rmem_max) is reported, since Linux caps it without an error.
+func TestUDPReceiveBuffer(t *testing.T) {
+	const small = 100 << 10 // below any rmem_max Linux starts with (208 KiB)
+	p := startProxy(t, Config{UDPReceiveBuffer: small}, ForwardHandler(Forward{}))
+	got, err := receiveBuffer(p.udp.(*net.UDPConn))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != 2*small { // Linux reports twice the size it grants
+		t.Errorf("SO_RCVBUF %d, want %d", got, 2*small)
+	}
+
+	var logs bytes.Buffer
+	huge := &Proxy{cfg: Config{UDPReceiveBuffer: 1 << 30}, log: slog.New(slog.NewTextHandler(&logs, nil))}
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	huge.setReceiveBuffer(c)
+	if !strings.Contains(logs.String(), "raise net.core.rmem_max") {
+		t.Errorf("no warning for a receive buffer the kernel capped; log: %q", logs.String())
 	}
 }
