@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The IMS registration benchmark of docs/PERFORMANCE.md ("SIP proxy core and CSCFs"): SIPp
 # registers with AKA through the real binaries, SIPp -> P-CSCF -> I-CSCF -> S-CSCF, Diameter Cx
-# through the DRA to the HSS, all on 127.0.0.1 (ports picked at random, configs and data in a
-# temp dir). Two phases:
+# through the DRA to the HSS (DRA=0: straight to the HSS), all on 127.0.0.1 (ports picked at
+# random, configs and data in a temp dir). Two phases:
 #   1. initial registrations: test/sipp/bench_register_aka.xml, one call per subscriber at
 #      INIT_RATE calls/s (REGISTER -> 401 -> REGISTER -> 200);
 #   2. re-registrations: test/sipp/bench_reregister_aka.xml, REREG_CALLS calls at REREG_RATE
@@ -29,6 +29,7 @@ BIN=${BIN:-}                      # a directory with the five binaries already b
 OVERLOAD=${OVERLOAD:-1}           # 0 turns the overload controls off (sip.max_transactions, registrar.overload_cx_latency)
 MAX_TX=${MAX_TX:-}                # sip.max_transactions of the three CSCFs; empty: their default
 STORE_FLUSH=${STORE_FLUSH:-}      # the S-CSCF's registrar.store_flush_interval (0: write through); empty: its default
+DRA=${DRA:-1}                     # 0: the CSCFs peer with the HSS directly (as docker_open5gs's Kamailio CSCFs do with PyHSS), no DRA
 CORE_TRANSPORT=${CORE_TRANSPORT:-udp} # tcp: REGISTER P -> I -> S and the NOTIFYs S -> P over TCP (;transport=tcp, the P-CSCF's core_transport); SIPp stays on UDP
 read -ra sipp_extra <<<"$SIPP_EXTRA"
 
@@ -87,7 +88,13 @@ tcp) core_tp=";transport=tcp" ;;
 esac
 if [ -n "$MAX_TX" ]; then sip_max=", max_transactions: $MAX_TX"; fi
 if [ "$OVERLOAD" = 0 ]; then sip_max=", max_transactions: 0" cx_overload=", overload_cx_latency: 0s"; fi
-dra_peer="{host: dra.$domain, realm: $domain, network: tcp, addr: \"127.0.0.1:$dra_diam\", apps: [cx]}"
+# cx_peer: the Diameter peer of the three CSCFs.
+cx_peer="{host: dra.$domain, realm: $domain, network: tcp, addr: \"127.0.0.1:$dra_diam\", apps: [cx]}"
+nodes=(pcscf icscf scscf dra hss)
+if [ "$DRA" = 0 ]; then
+	cx_peer="{host: hss.$domain, realm: $domain, network: tcp, addr: \"127.0.0.1:$hss_diam\", apps: [cx]}"
+	nodes=(pcscf icscf scscf hss)
+fi
 
 declare -A pid_of
 # start NAME CONFIG: writes the config and runs the node in its own directory (its ./data).
@@ -111,14 +118,14 @@ healthy() {
 	exit 1
 }
 
-echo "== start hss dra scscf icscf pcscf"
+echo "== start ${nodes[*]}"
 start hss "admin: {listen: \"$hss_admin\"}
 log: {level: $LOG_LEVEL}
 diameter:
   listen: [{network: tcp, addr: \"127.0.0.1:$hss_diam\"}]
 api_token: $token"
 healthy hss "$hss_admin"
-start dra "admin: {listen: \"$dra_admin\"}
+[ "$DRA" = 0 ] || start dra "admin: {listen: \"$dra_admin\"}
 log: {level: $LOG_LEVEL}
 diameter:
   listen: [{network: tcp, addr: \"127.0.0.1:$dra_diam\"}]
@@ -126,21 +133,21 @@ diameter:
     - {host: hss.$domain, realm: $domain, network: tcp, addr: \"127.0.0.1:$hss_diam\", apps: [cx]}
 routes:
   - {realm: $domain, peers: [{host: hss.$domain}]}"
-healthy dra "$dra_admin"
+[ "$DRA" = 0 ] || healthy dra "$dra_admin"
 start scscf "admin: {listen: \"$scscf_admin\"}
 log: {level: $LOG_LEVEL}
 sip: {listen: \"127.0.0.1:$scscf_sip\"$sip_max}
-diameter: {peers: [$dra_peer]}
+diameter: {peers: [$cx_peer]}
 registrar: {server_name: \"sip:127.0.0.1:$scscf_sip$core_tp\"${STORE_FLUSH:+, store_flush_interval: $STORE_FLUSH}$cx_overload}"
 start icscf "admin: {listen: \"$icscf_admin\"}
 log: {level: $LOG_LEVEL}
 sip: {listen: \"127.0.0.1:$icscf_sip\"$sip_max}
-diameter: {peers: [$dra_peer]}
+diameter: {peers: [$cx_peer]}
 scscfs: [{name: \"sip:127.0.0.1:$scscf_sip$core_tp\"}]"
 start pcscf "admin: {listen: \"$pcscf_admin\"}
 log: {level: $LOG_LEVEL}
 sip: {listen: \"127.0.0.1:$pcscf_sip\"$sip_max}
-diameter: {peers: [$dra_peer]}
+diameter: {peers: [$cx_peer]}
 icscf: \"sip:127.0.0.1:$icscf_sip$core_tp\"${core_tp:+
 core_transport: tcp}"
 healthy scscf "$scscf_admin"
@@ -156,7 +163,6 @@ code=$(curl -s -o "$work/import.json" -w '%{http_code}' -X POST -H "Authorizatio
 [ "${code:0:1}" = 2 ] || { echo "import: HTTP $code $(head -c 500 "$work/import.json")" >&2; exit 1; }
 echo "imported in $(echo "$(date +%s.%N) - $t0" | bc) s"
 
-nodes=(pcscf icscf scscf dra hss)
 # cpu_ticks PID: user+system clock ticks of a process so far.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
@@ -213,8 +219,14 @@ phase() {
 	pct() { awk -v p="$1" -v n="$count" 'NR==int((n-1)*p)+1{printf "%.1f", $1; exit}' "$times"; }
 	{
 		echo "== $name: sipp $scenario $*; offered $offered/s"
-		printf 'completed: %d (%s), in %.1f s of traffic: %.0f/s\n' "$count" "rtd$rtd" \
+		printf 'completed: %d (%s), in %.1f s of traffic: %.0f/s' "$count" "rtd$rtd" \
 			"$(echo "($last - $first)/1000" | bc -l)" "$(echo "$count * 1000 / ($last - $first)" | bc -l)"
+		# The average above counts the ramp up and the tail, when fewer calls run (the last
+		# calls' re-registrations follow one another for REREG_PER_CALL round trips after
+		# SIPp stops starting calls); the median second is the sustained rate.
+		printf '; median second %d/s, best second %d/s\n' \
+			"$(awk -F';' -v r="$rtd" '$3==r{n[int($1/1000)]++} END{for(s in n) print n[s]}' "$rtt" | sort -n | awk '{v[NR]=$1} END{print v[int((NR+1)/2)]}')" \
+			"$(awk -F';' -v r="$rtd" '$3==r{n[int($1/1000)]++} END{for(s in n) print n[s]}' "$rtt" | sort -n | tail -1)"
 		echo "sipp calls: successful $ok, failed $failed; SIPp's wrong RES (0x00 byte): $res00 answered again, $res00twice twice (403, no registration)"
 		echo "response time ms: p50 $(pct 0.5) p95 $(pct 0.95) p99 $(pct 0.99) max $(tail -1 "$times")"
 		local wall
