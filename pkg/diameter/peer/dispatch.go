@@ -142,10 +142,13 @@ func (c *conn) call(h Handler, req *diam.Message, sid, cmd string) (ans *diam.Me
 	return ans
 }
 
-// relayRequest gives a request no Handle registration covers to the relay handler, raw.
+// relayRequest gives a request no Handle registration covers to the relay handler, raw. Only
+// its structure is checked (header, AVP lengths and flags): RFC 6733 4.1, "Diameter Relay and
+// Redirect agents MUST NOT reject messages with unrecognized AVPs"; the server the request is
+// for checks it against its application.
 func (c *conn) relayRequest(h wire.Header, frame []byte, sid, cmd string) {
 	n := c.n
-	if p := wire.Validate(frame, n.dict); p != nil {
+	if p := wire.Validate(frame, nil); p != nil {
 		c.writeAnswer(c.rawError(frame, p.Code, p.FailedAVP))
 		n.log.Info("diameter request malformed", "peer", c.host, "session_id", sid, "cmd", cmd, "code", p.Code, "err", p.Reason)
 		return

@@ -10,6 +10,7 @@ import (
 	"github.com/imscore/imscore/pkg/diameter/dict"
 	"github.com/imscore/imscore/pkg/diameter/msg"
 	"github.com/imscore/imscore/pkg/diameter/transport"
+	"github.com/imscore/imscore/pkg/diameter/wire"
 )
 
 // TestRelay passes a request through a relay node that advertises the Relay application and
@@ -49,5 +50,26 @@ func TestRelay(t *testing.T) {
 		if sn, err := ans.FindAVP(avp.ServerName, dict.Vendor3GPP); err != nil || string(sn.Data.(datatype.UTF8String)) != "sip:"+serverHost {
 			t.Fatalf("request %d answered by %v (%v)", i, sn, err)
 		}
+	}
+
+	// RFC 6733 4.1: a relay MUST NOT reject a message with an unrecognised AVP, even one with
+	// the M bit; the server, which must, answers 5001.
+	m := uar(t, "mallory")
+	m.NewAVP(avp.OriginHost, avp.Mbit, 0, datatype.DiameterIdentity(clientHost))
+	m.NewAVP(avp.OriginRealm, avp.Mbit, 0, datatype.DiameterIdentity(realm))
+	m.NewAVP(65000, avp.Mbit|avp.Vbit, dict.Vendor3GPP, datatype.OctetString("unknown"))
+	frame, err := m.Serialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ans, err := client.RequestRaw(context.Background(), frame)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if origin, ok := wire.Find(ans, avp.OriginHost, 0); !ok || string(origin.Data) != serverHost {
+		t.Fatalf("unknown M-bit AVP answered by %q, want the server %q", origin.Data, serverHost)
+	}
+	if rc := answerCode(ans); rc != msg.ResultAVPUnsupported {
+		t.Fatalf("Result-Code %d, want %d from the server", rc, msg.ResultAVPUnsupported)
 	}
 }
