@@ -207,9 +207,10 @@ phase() {
 	local ok failed
 	ok=$(awk -F';' 'NR==1{for(i=1;i<=NF;i++) if($i=="SuccessfulCall(C)") c=i} END{print $c}' "$stat")
 	failed=$(awk -F';' 'NR==1{for(i=1;i<=NF;i++) if($i=="FailedCall(C)") c=i} END{print $c}' "$stat")
-	local res00 res00twice
+	local res00 res00twice res00thrice
 	res00=$(cat "$dir"/*_logs.log 2>/dev/null | grep -c '^res00 ' || true)
 	res00twice=$(cat "$dir"/*_logs.log 2>/dev/null | grep -c '^res00twice ' || true)
+	res00thrice=$(cat "$dir"/*_logs.log 2>/dev/null | grep -c '^res00thrice ' || true)
 	# Response times of rtd $rtd: rows "date_ms;response_time_ms;rtd_no".
 	local times="$dir/rtd$rtd.txt"
 	awk -F';' -v r="$rtd" '$3==r{print $2}' "$rtt" | sort -n >"$times"
@@ -227,7 +228,7 @@ phase() {
 		printf '; median second %d/s, best second %d/s\n' \
 			"$(awk -F';' -v r="$rtd" '$3==r{n[int($1/1000)]++} END{for(s in n) print n[s]}' "$rtt" | sort -n | awk '{v[NR]=$1} END{print v[int((NR+1)/2)]}')" \
 			"$(awk -F';' -v r="$rtd" '$3==r{n[int($1/1000)]++} END{for(s in n) print n[s]}' "$rtt" | sort -n | tail -1)"
-		echo "sipp calls: successful $ok, failed $failed; SIPp's wrong RES (0x00 byte): $res00 answered again, $res00twice twice (403, no registration)"
+		echo "sipp calls: successful $ok, failed $failed; SIPp's wrong RES (0x00 byte): $res00 answered again, $res00twice twice (403, started over), $res00thrice a third time (no registration)"
 		echo "response time ms: p50 $(pct 0.5) p95 $(pct 0.95) p99 $(pct 0.99) max $(tail -1 "$times")"
 		local wall
 		wall=$(echo "$end - $start" | bc -l)
