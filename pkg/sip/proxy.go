@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -164,8 +165,9 @@ func (p *Proxy) setReceiveBuffer(c *net.UDPConn) {
 	if err != nil {
 		return // the size was asked for; only the check is lost
 	}
-	// Linux reports twice the size it grants (its bookkeeping included): less than asked is
-	// a cap at under half of it.
+	if runtime.GOOS == "linux" {
+		got /= 2 // Linux reports twice the size it grants, its bookkeeping included
+	}
 	if got < want {
 		p.log.Info("sip: UDP receive buffer capped by the kernel: raise net.core.rmem_max",
 			"asked", want, "got", got)

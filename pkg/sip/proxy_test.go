@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -599,15 +601,32 @@ func TestUDPReceiveBuffer(t *testing.T) {
 		t.Errorf("SO_RCVBUF %d, want %d", got, 2*small)
 	}
 
-	var logs bytes.Buffer
-	huge := &Proxy{cfg: Config{UDPReceiveBuffer: 1 << 30}, log: slog.New(slog.NewTextHandler(&logs, nil))}
-	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	b, err := os.ReadFile("/proc/sys/net/core/rmem_max")
+	if err != nil {
+		t.Skip(err)
+	}
+	rmemMax, err := strconv.Atoi(strings.TrimSpace(string(b)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
-	huge.setReceiveBuffer(c)
-	if !strings.Contains(logs.String(), "raise net.core.rmem_max") {
-		t.Errorf("no warning for a receive buffer the kernel capped; log: %q", logs.String())
+	for _, tt := range []struct {
+		ask    int
+		capped bool
+	}{
+		{small, false},
+		// Linux then reports 2 x rmem_max, more than asked: the cap must still be seen.
+		{rmemMax * 3 / 2, true},
+	} {
+		var logs bytes.Buffer
+		p := &Proxy{cfg: Config{UDPReceiveBuffer: tt.ask}, log: slog.New(slog.NewTextHandler(&logs, nil))}
+		c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.setReceiveBuffer(c)
+		c.Close()
+		if got := strings.Contains(logs.String(), "raise net.core.rmem_max"); got != tt.capped {
+			t.Errorf("asking %d with rmem_max %d: cap reported %v, want %v; log: %q", tt.ask, rmemMax, got, tt.capped, logs.String())
+		}
 	}
 }
