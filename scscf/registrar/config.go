@@ -39,6 +39,13 @@ type Config struct {
 	// refuse new registrations with 503 for a second (overload.go). 0: never. The default, 2 s,
 	// is past the UE's retransmissions of 0.5, 1 and 2 s: the REGISTER is already being resent.
 	OverloadCxLatency config.Duration `yaml:"overload_cx_latency"`
+	// RefreshNotifyInterval: 0 (the default) notifies the reg event subscribers of every
+	// re-registration (RFC 3680 5.3: the contact's expiry changed, event "refreshed"), as
+	// Kamailio's S-CSCF does. A positive value notifies a subscription of a re-registration that
+	// changed nothing but expiry times at most once per interval; every other change is
+	// notified at once. Those NOTIFYs and their 200s are a quarter of the SIP messages of each
+	// re-registration.
+	RefreshNotifyInterval config.Duration `yaml:"refresh_notify_interval"`
 }
 
 // Defaults are the single-host defaults: the S-CSCF at sip:127.0.0.1:6060 (CONTRACT.md).
@@ -84,7 +91,8 @@ func (c Config) Validate() error {
 	for _, d := range []struct {
 		name string
 		v    config.Duration
-	}{{"store_flush_interval", c.StoreFlushInterval}, {"overload_cx_latency", c.OverloadCxLatency}} {
+	}{{"store_flush_interval", c.StoreFlushInterval}, {"overload_cx_latency", c.OverloadCxLatency},
+		{"refresh_notify_interval", c.RefreshNotifyInterval}} {
 		if d.v.D() < 0 {
 			p.Addf(d.name, "must not be negative, got %s", d.v)
 		}

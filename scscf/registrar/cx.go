@@ -157,7 +157,7 @@ func (r *Registrar) replaceProfile(ctx context.Context, impu, userData string) e
 	} else {
 		next.Implicit = implicitSet(prof, impu)
 	}
-	reqs := r.prepareNotifies(next, nil, "", false)
+	reqs := r.prepareNotifies(next, nil, "", false, false)
 	if err := r.save(ctx, next, prof); err != nil {
 		return err
 	}

@@ -129,12 +129,18 @@ func (r *Registrar) subscribe(ctx context.Context, req *sip.Request) (*sip.Respo
 
 // prepareNotifies builds a NOTIFY with the full state of next for each of its subscriptions,
 // bumping their CSeq and version in next, which the caller then saves. gone lists bindings just
-// removed, reported as terminated with goneEvent. terminated ends every subscription.
-func (r *Registrar) prepareNotifies(next *regstore.Registration, gone []regstore.Contact, goneEvent string, terminated bool) []*sip.Request {
+// removed, reported as terminated with goneEvent. terminated ends every subscription. refresh
+// says that next changed nothing but expiry times: with refresh_notify_interval set, the
+// subscriptions notified within that interval are skipped.
+func (r *Registrar) prepareNotifies(next *regstore.Registration, gone []regstore.Contact, goneEvent string, terminated, refresh bool) []*sip.Request {
 	var out []*sip.Request
 	now := time.Now()
+	quiet := r.cfg.RefreshNotifyInterval.D()
 	for i := range next.Subscriptions {
 		s := &next.Subscriptions[i]
+		if refresh && quiet > 0 && now.Sub(s.Notified) < quiet {
+			continue
+		}
 		state := "terminated;reason=" + reasonNoResource
 		if !terminated {
 			state = "active;expires=" + strconv.Itoa(max(0, int(s.Expires.Sub(now).Seconds())))
@@ -155,9 +161,10 @@ func (r *Registrar) prepareNotifies(next *regstore.Registration, gone []regstore
 // notifyRequest builds the in-dialog NOTIFY of subscription s (RFC 6665 4.2.2, RFC 3680 5).
 func (r *Registrar) notifyRequest(reg *regstore.Registration, s *regstore.Subscription, gone []regstore.Contact, goneEvent, state string) (*sip.Request, error) {
 	s.CSeq++
+	s.Notified = time.Now()
 	// Not indented: NOTIFYs go over UDP and must stay under 1300 bytes (RFC 3261 18.1.1), so
 	// 1 KiB holds a body in one allocation.
-	body := regInfo(reg, s.Version, gone, goneEvent, time.Now()).AppendXML(make([]byte, 0, 1024))
+	body := regInfo(reg, s.Version, gone, goneEvent, s.Notified).AppendXML(make([]byte, 0, 1024))
 	s.Version++
 	var target, resource, subscriber sip.Uri
 	for _, u := range []struct {
@@ -276,7 +283,7 @@ func (r *Registrar) dropSubscription(ctx context.Context, impu, id string) {
 func (r *Registrar) terminate(ctx context.Context, reg *regstore.Registration, gone []regstore.Contact, event string) {
 	next := clone(reg)
 	next.Contacts = nil
-	reqs := r.prepareNotifies(next, gone, event, true)
+	reqs := r.prepareNotifies(next, gone, event, true, false)
 	if err := r.remove(ctx, reg); err != nil {
 		r.log.Warn("registration not removed from the store", logging.KeyIMPU, reg.IMPU, logging.KeyErr, err)
 	}
@@ -356,7 +363,7 @@ func (r *Registrar) expireOne(impu string, now time.Time) {
 		log.Info("registration expired")
 		return
 	}
-	notifies := r.prepareNotifies(next, gone, reginfo.EventExpired, false)
+	notifies := r.prepareNotifies(next, gone, reginfo.EventExpired, false, false)
 	if err := r.save(ctx, next, nil); err != nil {
 		log.Warn("expiry not saved", logging.KeyErr, err)
 		return

@@ -171,7 +171,8 @@ func (r *Registrar) register(ctx context.Context, req *sip.Request, log *slog.Lo
 	if next.UserData == "" {
 		return nil, fmt.Errorf("SAA without User-Data for a new registration")
 	}
-	reqs := r.prepareNotifies(next, removed, reginfo.EventUnregistered, false)
+	refresh := cur != nil && len(removed) == 0 && sameBindings(cur.Contacts, next.Contacts)
+	reqs := r.prepareNotifies(next, removed, reginfo.EventUnregistered, false, refresh)
 	if err := r.save(ctx, next, prof); err != nil {
 		return nil, err
 	}
@@ -183,6 +184,15 @@ func (r *Registrar) register(ctx context.Context, req *sip.Request, log *slog.Lo
 	r.thirdParty(req, next, regType, maxExpiry(next, now))
 	log.Info("registered", "initial", cur == nil, "contacts", len(next.Contacts))
 	return r.ok(req, next, now), nil
+}
+
+// sameBindings reports whether a and b hold the same bindings, expiry times and CSeqs aside:
+// a re-registration that only refreshes them (refresh_notify_interval).
+func sameBindings(a, b []regstore.Contact) bool {
+	return slices.EqualFunc(a, b, func(x, y regstore.Contact) bool {
+		return x.URI == y.URI && x.Params == y.Params && x.CallID == y.CallID &&
+			x.Received == y.Received && slices.Equal(x.Path, y.Path)
+	})
 }
 
 // ok is the 200 to a REGISTER (TS 24.229 5.4.1.2.2): every binding with its remaining time,

@@ -116,6 +116,52 @@ func TestAKARegistration(t *testing.T) {
 	}
 }
 
+// TestRefreshNotifyInterval: with refresh_notify_interval set, a re-registration that changes
+// nothing but the expiry is not notified within the interval; a new binding is at once, and a
+// refresh after the interval is.
+func TestRefreshNotifyInterval(t *testing.T) {
+	const interval = 2 * time.Second
+	_, hssAddr := startHSS(t, akaSub())
+	s := startSCSCF(t, hssAddr, filepath.Join(t.TempDir(), "scscf.db"), func(c *registrar.Config) {
+		c.RefreshNotifyInterval = config.Duration(interval)
+	})
+	u := newUE(t, s.addr, akaIMPI, akaIMPU)
+	wantStatus(t, u.register(600), sip.StatusUnauthorized)
+	wantStatus(t, u.register(600), sip.StatusOK)
+	start := time.Now() // before the first NOTIFY is built
+	wantStatus(t, u.subscribe(3600), sip.StatusOK)
+	if doc, _ := parseNotify(t, u.nextNotify()); doc.Version != 0 {
+		t.Fatalf("first NOTIFY version %d", doc.Version)
+	}
+
+	wantStatus(t, u.register(600), sip.StatusOK) // a refresh: no NOTIFY
+	if time.Since(start) >= interval {
+		t.Skip("the machine took longer than the interval: the refresh may have been due")
+	}
+	first := u.contact
+	u.contact = strings.Replace(first, "sip:ue@", "sip:ue2@", 1)
+	wantStatus(t, u.register(600), sip.StatusOK) // a new binding: notified at once
+	// Had the refresh been notified, its NOTIFY (version 1, one contact) would come first or
+	// second; the only one must be the new binding's.
+	doc, _ := parseNotify(t, u.nextNotify())
+	if doc.Version != 1 || len(doc.Registrations[0].Contacts) != 2 {
+		t.Fatalf("NOTIFY version %d with %d contacts, want version 1 with the 2 bindings (the refresh was notified?)",
+			doc.Version, len(doc.Registrations[0].Contacts))
+	}
+
+	time.Sleep(interval)
+	wantStatus(t, u.register(600), sip.StatusOK) // a refresh after the interval: notified
+	if doc, _ := parseNotify(t, u.nextNotify()); doc.Version != 2 {
+		t.Errorf("NOTIFY version %d after the interval, want 2", doc.Version)
+	}
+	select {
+	case n := <-u.notifies:
+		doc, _ := parseNotify(t, n)
+		t.Errorf("unexpected NOTIFY version %d", doc.Version)
+	default:
+	}
+}
+
 func TestDigestRegistration(t *testing.T) {
 	_, hssAddr := startHSS(t, &subscriber{impi: mdIMPI, impus: []string{mdIMPU}, password: "secret"})
 	s := startSCSCF(t, hssAddr, filepath.Join(t.TempDir(), "scscf.db"), nil)

@@ -44,6 +44,7 @@ type Subscription struct {
 	CSeq       uint32    `json:"cseq"` // last CSeq we sent
 	Version    uint32    `json:"version"`
 	Expires    time.Time `json:"expires"`
+	Notified   time.Time `json:"notified,omitzero"` // when the last NOTIFY was built
 }
 
 // Registration is the registration of one public identity (the To of the REGISTER) and its

@@ -29,6 +29,7 @@ BIN=${BIN:-}                      # a directory with the five binaries already b
 OVERLOAD=${OVERLOAD:-1}           # 0 turns the overload controls off (sip.max_transactions, registrar.overload_cx_latency)
 MAX_TX=${MAX_TX:-}                # sip.max_transactions of the three CSCFs; empty: their default
 STORE_FLUSH=${STORE_FLUSH:-}      # the S-CSCF's registrar.store_flush_interval (0: write through); empty: its default
+REFRESH_NOTIFY=${REFRESH_NOTIFY:-} # the S-CSCF's registrar.refresh_notify_interval (e.g. 10m); empty: its default, every refresh notified
 DRA=${DRA:-1}                     # 0: the CSCFs peer with the HSS directly (as docker_open5gs's Kamailio CSCFs do with PyHSS), no DRA
 CORE_TRANSPORT=${CORE_TRANSPORT:-udp} # tcp: REGISTER P -> I -> S and the NOTIFYs S -> P over TCP (;transport=tcp, the P-CSCF's core_transport); SIPp stays on UDP
 read -ra sipp_extra <<<"$SIPP_EXTRA"
@@ -138,7 +139,7 @@ start scscf "admin: {listen: \"$scscf_admin\"}
 log: {level: $LOG_LEVEL}
 sip: {listen: \"127.0.0.1:$scscf_sip\"$sip_max}
 diameter: {peers: [$cx_peer]}
-registrar: {server_name: \"sip:127.0.0.1:$scscf_sip$core_tp\"${STORE_FLUSH:+, store_flush_interval: $STORE_FLUSH}$cx_overload}"
+registrar: {server_name: \"sip:127.0.0.1:$scscf_sip$core_tp\"${STORE_FLUSH:+, store_flush_interval: $STORE_FLUSH}${REFRESH_NOTIFY:+, refresh_notify_interval: $REFRESH_NOTIFY}$cx_overload}"
 start icscf "admin: {listen: \"$icscf_admin\"}
 log: {level: $LOG_LEVEL}
 sip: {listen: \"127.0.0.1:$icscf_sip\"$sip_max}
