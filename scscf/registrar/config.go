@@ -40,8 +40,8 @@ type Config struct {
 	// is past the UE's retransmissions of 0.5, 1 and 2 s: the REGISTER is already being resent.
 	OverloadCxLatency config.Duration `yaml:"overload_cx_latency"`
 	// RefreshNotifyInterval: 0 (the default) notifies the reg event subscribers of every
-	// re-registration (RFC 3680 5.3: the contact's expiry changed, event "refreshed"), as
-	// Kamailio's S-CSCF does. A positive value notifies a subscription of a re-registration that
+	// re-registration (RFC 3680 5.3: it changes the contacts' expiry), as Kamailio's S-CSCF
+	// does. A positive value notifies a subscription of a re-registration that
 	// changed nothing but expiry times at most once per interval; every other change is
 	// notified at once. Those NOTIFYs and their 200s are a quarter of the SIP messages of each
 	// re-registration.
