@@ -29,6 +29,7 @@ import (
 	sipx "github.com/imscore/imscore/pkg/sip"
 	"github.com/imscore/imscore/pkg/sip/auth"
 	"github.com/imscore/imscore/pkg/sip/header"
+	"github.com/imscore/imscore/pkg/sip/siptest"
 	"github.com/imscore/imscore/scscf/registrar"
 	"github.com/imscore/imscore/scscf/regstore"
 )
@@ -336,10 +337,8 @@ type ue struct {
 
 func newUE(t *testing.T, scscfAddr, impi, impu string) *ue {
 	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	// NOTIFYs larger than 1300 bytes come over TCP (RFC 3261 18.1.1), to the same port.
+	pc, ln := siptest.ListenUDPAndTCP(t)
 	ua, err := sipgo.NewUA(sipgo.WithUserAgentHostname("127.0.0.1"))
 	if err != nil {
 		t.Fatal(err)
@@ -360,11 +359,6 @@ func newUE(t *testing.T, scscfAddr, impi, impu string) *ue {
 		tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
 		u.notifies <- req
 	})
-	// NOTIFYs larger than 1300 bytes come over TCP (RFC 3261 18.1.1), to the same port.
-	ln, err := net.Listen("tcp", pc.LocalAddr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
 	go srv.ServeUDP(pc)
 	go srv.ServeTCP(ln)
 	t.Cleanup(func() { pc.Close(); ln.Close(); ua.Close() })

@@ -46,18 +46,7 @@ func StartUAS(t testing.TB, h func(u *UAS, req *gosip.Request, tx gosip.ServerTr
 	if err != nil {
 		t.Fatal(err)
 	}
-	var udp net.PacketConn
-	var tcp net.Listener
-	for {
-		udp, err = net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if tcp, err = net.Listen("tcp", udp.LocalAddr().String()); err == nil {
-			break
-		}
-		udp.Close()
-	}
+	udp, tcp := ListenUDPAndTCP(t)
 	u := &UAS{Port: udp.LocalAddr().(*net.UDPAddr).Port, Requests: make(chan *gosip.Request, 64)}
 	u.Client, err = sipgo.NewClient(ua, sipgo.WithClientHostname("127.0.0.1"), sipgo.WithClientPort(u.Port),
 		sipgo.WithClientLogger(Logger()))
@@ -114,4 +103,25 @@ func Do(t testing.TB, c *sipgo.Client, req *gosip.Request) *gosip.Response {
 		t.Fatalf("%s: %v", req.Method, err)
 	}
 	return res
+}
+
+// ListenUDPAndTCP listens on one loopback port for both UDP and TCP, as a SIP endpoint does
+// (RFC 3261 18: a response or a large request may come over TCP to the same port). The UDP port
+// the kernel picks may be taken on TCP, by another test's connection holding it as its source
+// port: it tries again.
+func ListenUDPAndTCP(t testing.TB) (net.PacketConn, net.Listener) {
+	t.Helper()
+	for range 20 {
+		udp, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		tcp, err := net.Listen("tcp", udp.LocalAddr().String())
+		if err == nil {
+			return udp, tcp
+		}
+		udp.Close()
+	}
+	t.Fatal("siptest: no loopback port free on both UDP and TCP")
+	return nil, nil
 }
