@@ -226,9 +226,8 @@ phase() {
 		# The average above counts the ramp up and the tail, when fewer calls run (the last
 		# calls' re-registrations follow one another for REREG_PER_CALL round trips after
 		# SIPp stops starting calls); the median second is the sustained rate.
-		printf '; median second %d/s, best second %d/s\n' \
-			"$(awk -F';' -v r="$rtd" '$3==r{n[int($1/1000)]++} END{for(s in n) print n[s]}' "$rtt" | sort -n | awk '{v[NR]=$1} END{print v[int((NR+1)/2)]}')" \
-			"$(awk -F';' -v r="$rtd" '$3==r{n[int($1/1000)]++} END{for(s in n) print n[s]}' "$rtt" | sort -n | tail -1)"
+		awk -F';' -v r="$rtd" '$3==r{n[int($1/1000)]++} END{for(s in n) print n[s]}' "$rtt" | sort -n |
+			awk '{v[NR]=$1} END{printf "; median second %d/s, best second %d/s\n", v[int((NR+1)/2)], v[NR]}'
 		echo "sipp calls: successful $ok, failed $failed; SIPp's wrong RES (0x00 byte): $res00 answered again, $res00twice twice (403, started over), $res00thrice a third time (no registration)"
 		echo "response time ms: p50 $(pct 0.5) p95 $(pct 0.95) p99 $(pct 0.99) max $(tail -1 "$times")"
 		local wall
