@@ -126,6 +126,17 @@ func TestAssertClean(t *testing.T) {
 	}
 }
 
+// TestAssertCleanDSACK: a pure ACK reporting a duplicate segment (D-SACK, RFC 2883), which
+// tshark flags as a warning, is not a problem of the protocol under test.
+func TestAssertCleanDSACK(t *testing.T) {
+	NeedTool(t, "tshark")
+	r := &recorder{TB: t}
+	Dissector{}.AssertClean(r, filepath.Join("testdata", "dsack.pcap"))
+	if len(r.errors) > 0 {
+		t.Errorf("AssertClean reported %q for a D-SACK ACK", r.errors)
+	}
+}
+
 func TestStartCaptureBadFilter(t *testing.T) {
 	NeedTool(t, "tshark")
 	r := &fatalRecorder{TB: t}
